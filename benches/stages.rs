@@ -1,0 +1,93 @@
+//! Criterion benches: one group per stage (and the JSONL parser), throughput in bytes of
+//! text, on real documents from ../shared/data/corpora/web_c4_en_sample.
+//!
+//! `cargo bench --bench stages` (add `-- normalize` to run one group).
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use arrow::array::{RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sluice::stage::registry::StageConfig;
+use sluice::stage::{BatchContext, BuildContext, BuiltStage};
+
+const CORPUS: &str = "../shared/data/corpora/web_c4_en_sample.jsonl.zst";
+
+fn texts() -> Vec<String> {
+    let f = std::fs::File::open(CORPUS).expect("run from the crate root with ../shared present");
+    std::io::BufReader::new(zstd::Decoder::new(f).unwrap())
+        .lines()
+        .take(512)
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(&l.unwrap()).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+fn batch(texts: &[String]) -> RecordBatch {
+    let n = texts.len();
+    RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("source", DataType::Utf8, false),
+            Field::new("text", DataType::Utf8, false),
+        ])),
+        vec![
+            Arc::new((0..n).map(|i| Some(format!("d{i}"))).collect::<StringArray>()),
+            Arc::new(StringArray::from(vec!["web"; n])),
+            Arc::new(texts.iter().map(|t| Some(t.as_str())).collect::<StringArray>()),
+        ],
+    )
+    .unwrap()
+}
+
+fn stage(yaml: &str, schema: Arc<Schema>) -> BuiltStage {
+    let cfg: StageConfig = serde_saphyr::from_str(yaml).unwrap();
+    cfg.build(&BuildContext { stage_id: "bench", input_schema: schema, seed: 0 }).unwrap()
+}
+
+fn run(s: &BuiltStage, b: &RecordBatch) -> usize {
+    let ctx = BatchContext { seq: 0, seed: 0 };
+    match s {
+        BuiltStage::Transform(t) => t.apply(b.clone(), &ctx).unwrap().num_rows(),
+        BuiltStage::Filter(f, _) => f.evaluate(b, &ctx).unwrap().reasons.len(),
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let texts = texts();
+    let b = batch(&texts);
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let cases = [
+        (
+            "normalize",
+            "type: normalize\nunicode: nfkc\ncollapse_whitespace: true\nstrip_control: true\nstrip_zero_width: true",
+        ),
+        ("length_filter", "type: length_filter\nmin_words: 50\nmax_chars: 100000"),
+        ("regex_filter", "type: regex_filter\npattern: '(?i)lorem ipsum|click here'"),
+        (
+            "regex_replace",
+            "type: regex_replace\npattern: '[\\w.+-]+@[\\w-]+\\.[\\w.-]+'\nreplacement: '<EMAIL>'",
+        ),
+        ("sql_filter", "type: sql_filter\npredicate: \"length(text) >= 200 AND source = 'web'\""),
+        (
+            "tokenize_gpt2",
+            "type: tokenize\ntokenizer: ../shared/data/tokenizers/gpt2/tokenizer.json",
+        ),
+    ];
+    for (name, yaml) in cases {
+        let s = stage(yaml, b.schema());
+        let mut g = c.benchmark_group(name);
+        g.throughput(Throughput::Bytes(bytes as u64));
+        g.sample_size(10);
+        g.bench_function("c4_512_docs", |bench| bench.iter(|| run(&s, &b)));
+        g.finish();
+    }
+}
+
+criterion_group!(stages, benches);
+criterion_main!(stages);

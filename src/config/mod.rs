@@ -1,0 +1,171 @@
+//! The pipeline file: typed configuration for sources, stages and output, parsed from YAML or
+//! TOML. The doc comment on every field is the user documentation (`sluice stages` prints it).
+
+mod load;
+
+pub use load::{load, parse_str};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::stage::registry::StageConfig;
+
+/// A curation pipeline as written in a `.yaml`/`.yml`/`.toml` file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Name of the pipeline; recorded in the manifest.
+    pub name: String,
+    /// Seed for every random choice (the train/validation split, sampling). Same input, same
+    /// file and same seed give byte-identical output.
+    #[serde(default)]
+    pub seed: u64,
+    /// Named input sources, read in the order given.
+    pub sources: Vec<SourceConfig>,
+    /// What to do with a bad input record (malformed JSON, invalid UTF-8, missing text,
+    /// truncated or corrupt file): `fail` stops the run with the file and line; `skip` counts
+    /// it in the stats and writes it to `OUT/quarantine/`.
+    #[serde(default)]
+    pub on_error: OnError,
+    /// Processing stages, applied in order to every document.
+    #[serde(default)]
+    pub stages: Vec<StageSpec>,
+    /// Where and how to write the result.
+    pub output: OutputConfig,
+}
+
+/// Policy for bad input records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// Stop the run at the first bad record (exit code 1).
+    #[default]
+    Fail,
+    /// Skip bad records, count them in the stats and copy them to `OUT/quarantine/`.
+    Skip,
+}
+
+/// One input source: a set of files with the same layout.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Name of the source; becomes the `source` column of every document it yields.
+    pub name: String,
+    /// Files or glob patterns (`data/*.jsonl.zst`, `data/**/*.parquet`), relative to the
+    /// directory sluice runs in. Files are read in sorted order.
+    pub paths: Vec<String>,
+    /// File format; by default taken from each file's extension (`.jsonl`, `.json`, `.ndjson`,
+    /// each optionally `.gz` or `.zst`, and `.parquet`).
+    #[serde(default)]
+    pub format: Option<SourceFormat>,
+    /// Field (JSONL) or column (Parquet) that holds the document text.
+    #[serde(default = "default_text_field")]
+    pub text_field: String,
+    /// Field or column that holds a stable document id. When the field is absent, the id is
+    /// `<source>/<file name>:<line or row>`.
+    #[serde(default = "default_id_field")]
+    pub id_field: String,
+    /// Relative sampling weight of this source, recorded in the manifest (resampling stages
+    /// use it).
+    #[serde(default = "default_weight")]
+    pub weight: f64,
+}
+
+fn default_text_field() -> String {
+    "text".into()
+}
+fn default_id_field() -> String {
+    "id".into()
+}
+fn default_weight() -> f64 {
+    1.0
+}
+
+/// Input file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceFormat {
+    /// One JSON object per line; plain, gzip (`.gz`) or zstd (`.zst`) compressed.
+    Jsonl,
+    /// Apache Parquet.
+    Parquet,
+}
+
+/// One entry of `stages:`: an id plus the stage type and its options.
+///
+/// No `deny_unknown_fields` here: it breaks `flatten` (serde-rs/serde#1358). Unknown keys are
+/// still rejected by each stage type's own struct.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct StageSpec {
+    /// Unique id of the stage, used in stats, drop reasons and error messages. Defaults to the
+    /// stage type (with a numeric suffix when a type is used twice).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The stage type and its options.
+    #[serde(flatten)]
+    pub config: StageConfig,
+}
+
+/// Output location and layout.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Output directory; receives `train/`, `validation/`, `manifest.json` and `stats.json`.
+    /// The CLI flag `--out` overrides it.
+    pub dir: String,
+    /// Fraction of documents (0 to 1) that go to the `validation` split, chosen by a seeded
+    /// hash of the document id, so the split is stable across re-runs and corpus growth.
+    #[serde(default)]
+    pub validation_fraction: f64,
+    /// Tokens per shard before a new shard starts (tokenized runs).
+    #[serde(default = "default_shard_tokens")]
+    pub shard_tokens: u64,
+    /// Tokens per Parquet row group (tokenized runs).
+    #[serde(default = "default_row_group_tokens")]
+    pub row_group_tokens: u64,
+    /// Bytes of text per shard before a new shard starts (curation-only runs, no `tokenize`).
+    #[serde(default = "default_shard_text_bytes")]
+    pub shard_text_bytes: u64,
+    /// Bytes of text per Parquet row group (curation-only runs).
+    #[serde(default = "default_row_group_text_bytes")]
+    pub row_group_text_bytes: u64,
+    /// Extra columns to carry into tokenized shards besides `input_ids`, `num_tokens`,
+    /// `doc_id` and `source` (for example `text` or `url`). Curation-only runs keep every column.
+    #[serde(default)]
+    pub keep_columns: Vec<String>,
+    /// Also write every dropped document, with the stage id and reason, to `OUT/dropped/`.
+    #[serde(default)]
+    pub write_dropped: bool,
+}
+
+fn default_shard_tokens() -> u64 {
+    1 << 27
+}
+fn default_row_group_tokens() -> u64 {
+    1 << 20
+}
+fn default_shard_text_bytes() -> u64 {
+    512 << 20
+}
+fn default_row_group_text_bytes() -> u64 {
+    32 << 20
+}
+
+impl PipelineConfig {
+    /// Stage ids in order, with defaults filled in (`type`, or `type_2`, `type_3` for repeats).
+    pub fn stage_ids(&self) -> Vec<String> {
+        let mut seen = std::collections::HashMap::<&str, usize>::new();
+        self.stages
+            .iter()
+            .map(|s| match &s.id {
+                Some(id) => id.clone(),
+                None => {
+                    let name = s.config.type_name();
+                    let n = seen.entry(name).or_insert(0);
+                    *n += 1;
+                    if *n == 1 { name.to_string() } else { format!("{name}_{n}") }
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,231 @@
+//! Run statistics: documents in and out per stage, drop reasons, tokens and time, merged from
+//! per-batch deltas, written to `stats.json` and printed as a table.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::source::{BadRecord, ReadOutput};
+
+/// Counters of one stage, for one batch or the whole run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StageStats {
+    /// Stage id.
+    pub id: String,
+    /// Stage type.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// `drop`, `annotate` or `transform`.
+    pub mode: String,
+    /// Documents that entered the stage.
+    pub docs_in: u64,
+    /// Documents that left it.
+    pub docs_out: u64,
+    /// Bytes of `text` that entered it.
+    pub bytes_in: u64,
+    /// Documents rejected, by reason (dropped in `drop` mode, flagged in `annotate` mode).
+    pub reasons: BTreeMap<String, u64>,
+    /// Tokens produced (the `tokenize` stage only).
+    pub tokens: u64,
+    /// Thread-seconds spent in the stage (summed over workers).
+    pub seconds: f64,
+}
+
+impl StageStats {
+    /// Adds another delta.
+    pub fn merge(&mut self, d: &StageStats) {
+        self.docs_in += d.docs_in;
+        self.docs_out += d.docs_out;
+        self.bytes_in += d.bytes_in;
+        self.tokens += d.tokens;
+        self.seconds += d.seconds;
+        for (k, v) in &d.reasons {
+            *self.reasons.entry(k.clone()).or_insert(0) += v;
+        }
+    }
+}
+
+/// Counters of the input side.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InputStats {
+    /// Files read.
+    pub files: u64,
+    /// Bytes of input files (on disk, compressed).
+    pub bytes: u64,
+    /// Records seen (good, bad and empty).
+    pub records: u64,
+    /// Documents that entered the first stage.
+    pub documents: u64,
+    /// Bytes of text in those documents.
+    pub text_bytes: u64,
+    /// Records with an empty text (dropped before any stage).
+    pub empty_text: u64,
+    /// Bad records skipped under `on_error: skip`, by kind.
+    pub bad_records: BTreeMap<String, u64>,
+    /// Thread-seconds spent reading and parsing.
+    pub seconds: f64,
+}
+
+impl InputStats {
+    /// Adds one unit's read output.
+    pub fn add_read(&mut self, r: &ReadOutput, documents: u64, seconds: f64) {
+        self.records += r.records;
+        self.empty_text += r.empty_text;
+        self.text_bytes += r.text_bytes;
+        self.documents += documents;
+        self.seconds += seconds;
+        self.add_bad(&r.bad);
+    }
+
+    /// Counts bad records.
+    pub fn add_bad(&mut self, bad: &[BadRecord]) {
+        for b in bad {
+            *self.bad_records.entry(b.kind.to_string()).or_insert(0) += b.records;
+        }
+    }
+}
+
+/// Counters of one output split.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SplitStats {
+    /// Documents written.
+    pub documents: u64,
+    /// Tokens written (0 for curation-only runs).
+    pub tokens: u64,
+    /// Shards written.
+    pub shards: u64,
+}
+
+/// Everything `stats.json` holds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunStats {
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Worker threads used.
+    pub threads: usize,
+    /// Wall-clock seconds of the run.
+    pub wall_seconds: f64,
+    /// Input counters.
+    pub input: InputStats,
+    /// Per-stage counters in pipeline order.
+    pub stages: Vec<StageStats>,
+    /// Per-split output counters.
+    pub output: BTreeMap<String, SplitStats>,
+    /// Peak resident memory of the process in bytes, when the OS reports it.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+fn rate(n: f64, s: f64) -> String {
+    if s <= 0.0 { "-".into() } else { format!("{:.0}", n / s) }
+}
+
+impl RunStats {
+    /// A human-readable summary table.
+    pub fn table(&self) -> String {
+        let mut rows = vec![[
+            "stage".to_string(),
+            "type".into(),
+            "docs in".into(),
+            "docs out".into(),
+            "rejected (top reasons)".into(),
+            "tokens".into(),
+            "thread-s".into(),
+            "docs/s".into(),
+            "MB/s".into(),
+        ]];
+        let i = &self.input;
+        let mut bad: Vec<String> = i.bad_records.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        if i.empty_text > 0 {
+            bad.insert(0, format!("empty_text {}", i.empty_text));
+        }
+        rows.push([
+            "(read)".into(),
+            "source".into(),
+            i.records.to_string(),
+            i.documents.to_string(),
+            bad.join(", "),
+            "".into(),
+            format!("{:.2}", i.seconds),
+            rate(i.records as f64, i.seconds),
+            rate(i.text_bytes as f64 / 1e6, i.seconds),
+        ]);
+        for s in &self.stages {
+            let mut reasons: Vec<(&String, &u64)> = s.reasons.iter().collect();
+            reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let mut r: Vec<String> =
+                reasons.iter().take(3).map(|(k, v)| format!("{k} {v}")).collect();
+            if reasons.len() > 3 {
+                r.push(format!("+{} more", reasons.len() - 3));
+            }
+            let mut rejected = r.join(", ");
+            if s.mode == "annotate" && !rejected.is_empty() {
+                rejected = format!("flagged: {rejected}");
+            }
+            rows.push([
+                s.id.clone(),
+                s.type_name.clone(),
+                s.docs_in.to_string(),
+                s.docs_out.to_string(),
+                rejected,
+                if s.tokens > 0 { s.tokens.to_string() } else { String::new() },
+                format!("{:.2}", s.seconds),
+                rate(s.docs_in as f64, s.seconds),
+                rate(s.bytes_in as f64 / 1e6, s.seconds),
+            ]);
+        }
+        let widths: Vec<usize> =
+            (0..9).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+        let mut out = String::new();
+        for (n, r) in rows.iter().enumerate() {
+            let line: Vec<String> = r
+                .iter()
+                .enumerate()
+                .map(|(c, v)| {
+                    if (2..4).contains(&c) || c >= 5 {
+                        format!("{v:>w$}", w = widths[c])
+                    } else {
+                        format!("{v:<w$}", w = widths[c])
+                    }
+                })
+                .collect();
+            out.push_str(line.join("  ").trim_end());
+            out.push('\n');
+            if n == 0 {
+                out.push_str(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+                out.push('\n');
+            }
+        }
+        for (split, s) in &self.output {
+            out.push_str(&format!(
+                "{split}: {} documents, {} tokens in {} shard{}\n",
+                s.documents,
+                s.tokens,
+                s.shards,
+                if s.shards == 1 { "" } else { "s" }
+            ));
+        }
+        let mb = i.text_bytes as f64 / 1e6;
+        out.push_str(&format!(
+            "{:.1} MB of text in {:.2} s wall ({} MB/s, {} docs/s) on {} thread{}",
+            mb,
+            self.wall_seconds,
+            rate(mb, self.wall_seconds),
+            rate(i.records as f64, self.wall_seconds),
+            self.threads,
+            if self.threads == 1 { "" } else { "s" }
+        ));
+        if let Some(rss) = self.peak_rss_bytes {
+            out.push_str(&format!(", peak RSS {} MB", rss / (1 << 20)));
+        }
+        out.push('\n');
+        out
+    }
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), in bytes.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

@@ -1,0 +1,133 @@
+//! `manifest.json`: the description of a finished dataset, written last as its commit point
+//! (no manifest, no dataset). It holds no wall-clock values, so identical input gives an
+//! identical manifest.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::shards::ShardInfo;
+use crate::plan::Plan;
+use crate::stage::tokenize::TokenizerInfo;
+
+/// Per-split totals and shards.
+#[derive(Debug, Serialize)]
+pub struct SplitManifest {
+    /// Rows in the split.
+    pub num_rows: u64,
+    /// Documents in the split.
+    pub num_documents: u64,
+    /// Tokens in the split.
+    pub num_tokens: u64,
+    /// Shards in order.
+    pub shards: Vec<ShardInfo>,
+}
+
+/// Per-source totals.
+#[derive(Debug, Serialize, Default, Clone)]
+pub struct SourceManifest {
+    /// Source name.
+    pub name: String,
+    /// Globs as given.
+    pub paths: Vec<String>,
+    /// Documents written from this source.
+    pub documents: u64,
+    /// Tokens written from this source.
+    pub tokens: u64,
+    /// Weight from the pipeline file.
+    pub weight: f64,
+}
+
+/// The manifest.
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    /// Always `sluice`.
+    pub format: &'static str,
+    /// Version of this layout.
+    pub format_version: u32,
+    /// Engine and version.
+    pub created_by: &'static str,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// sha256 of the resolved configuration (canonical JSON).
+    pub config_sha256: String,
+    /// `documents`.
+    pub layout: &'static str,
+    /// Tokenizer facts; null for curation-only runs.
+    pub tokenizer: Option<TokenizerInfo>,
+    /// Column name → Arrow type.
+    pub columns: serde_json::Map<String, serde_json::Value>,
+    /// Packing (null: one document per row).
+    pub packing: Option<()>,
+    /// Order of documents in the shards.
+    pub order: &'static str,
+    /// How documents are assigned to splits.
+    pub split_rule: serde_json::Value,
+    /// Parquet writer settings.
+    pub parquet: serde_json::Value,
+    /// Splits.
+    pub splits: serde_json::Map<String, serde_json::Value>,
+    /// Sources.
+    pub sources: Vec<SourceManifest>,
+}
+
+impl Manifest {
+    /// Builds the manifest of a finished run.
+    pub fn new(
+        plan: &Plan,
+        splits: Vec<(String, Vec<ShardInfo>)>,
+        sources: Vec<SourceManifest>,
+    ) -> Manifest {
+        let cfg_json = serde_json::to_vec(&plan.config).expect("config serializes");
+        let schema = super::shard_schema(plan).expect("planned schema");
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), serde_json::Value::String(f.data_type().to_string())))
+            .collect();
+        let tokenized = plan.tokenized();
+        let o = &plan.config.output;
+        let splits = splits
+            .into_iter()
+            .map(|(name, shards)| {
+                let m = SplitManifest {
+                    num_rows: shards.iter().map(|s| s.num_rows).sum(),
+                    num_documents: shards.iter().map(|s| s.num_documents).sum(),
+                    num_tokens: shards.iter().map(|s| s.num_tokens).sum(),
+                    shards,
+                };
+                (name, serde_json::to_value(m).expect("split serializes"))
+            })
+            .collect();
+        Manifest {
+            format: "sluice",
+            format_version: 1,
+            created_by: super::shards::CREATED_BY,
+            pipeline: plan.config.name.clone(),
+            config_sha256: crate::stage::tokenize::hex(&Sha256::digest(&cfg_json)),
+            layout: "documents",
+            tokenizer: plan.tokenizer_info().cloned(),
+            columns,
+            packing: None,
+            order: "input",
+            split_rule: serde_json::json!({
+                "key": "doc_id", "hash": "xxh3_64(seed_le64 || doc_id) % 1000000",
+                "seed": plan.config.seed, "fractions": {"validation": o.validation_fraction}
+            }),
+            parquet: serde_json::json!({
+                "compression": "zstd", "level": 3,
+                "dictionary": if tokenized { vec!["doc_id", "source"] } else { vec!["source"] },
+                "row_group_budget": if tokenized { o.row_group_tokens } else { o.row_group_text_bytes },
+                "row_group_unit": if tokenized { "tokens" } else { "text_bytes" },
+                "shard_budget": if tokenized { o.shard_tokens } else { o.shard_text_bytes },
+                "list_element_name": "element",
+            }),
+            splits,
+            sources,
+        }
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("manifest serializes") + "\n"
+    }
+}

@@ -1,0 +1,257 @@
+//! Stages: the units of a pipeline. A stage is either a [`Transform`] (rewrites or adds
+//! columns) or a [`Filter`] (decides, per document, whether to keep it and why not). Both are
+//! stateless and shared across worker threads; the executor applies filters' decisions (drop
+//! or annotate), counts drop reasons and keeps batch order.
+
+pub mod docs;
+pub mod language;
+pub mod length_filter;
+pub mod lists;
+pub mod normalize;
+pub mod quality;
+pub mod regex_filter;
+pub mod regex_replace;
+pub mod registry;
+pub mod sql_filter;
+pub mod tokenize;
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Name of the text column every batch carries (always `Utf8`).
+pub const TEXT: &str = "text";
+/// Name of the document id column (always `Utf8`, never null).
+pub const ID: &str = "id";
+/// Name of the source column (the pipeline's source name).
+pub const SOURCE: &str = "source";
+
+/// What a filter does with a document it rejects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterMode {
+    /// Remove the document; the reason is counted in the stats.
+    #[default]
+    Drop,
+    /// Keep the document and add a column `<stage id>_reason` with the reason (null when the
+    /// document passes), so thresholds can be chosen later.
+    Annotate,
+}
+
+/// What a stage sees besides the batch.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchContext {
+    /// Position of the batch in the input (stable across thread counts).
+    pub seq: u64,
+    /// Seed derived from the pipeline seed and the stage index.
+    pub seed: u64,
+}
+
+/// What a stage needs at build time.
+pub struct BuildContext<'a> {
+    /// The stage id from the pipeline file.
+    pub stage_id: &'a str,
+    /// Schema of the batches the stage will receive.
+    pub input_schema: SchemaRef,
+    /// Pipeline seed.
+    pub seed: u64,
+}
+
+/// A stage that rewrites or adds columns and keeps every row.
+pub trait Transform: Send + Sync {
+    /// Schema of the output for a given input schema.
+    fn output_schema(&self, input: &SchemaRef) -> Result<SchemaRef> {
+        Ok(Arc::clone(input))
+    }
+    /// Processes one batch. Must be deterministic given `(batch, ctx)`.
+    fn apply(&self, batch: RecordBatch, ctx: &BatchContext) -> Result<RecordBatch>;
+    /// The tokenizer facts for the manifest (only the `tokenize` stage has them).
+    fn tokenizer_info(&self) -> Option<&tokenize::TokenizerInfo> {
+        None
+    }
+}
+
+/// A filter's decision for every row of a batch.
+pub struct Verdict {
+    /// `None` keeps the row; `Some(reason)` rejects it.
+    pub reasons: Vec<Option<&'static str>>,
+    /// A rewritten text column, for filters that also edit the text they keep.
+    pub new_text: Option<ArrayRef>,
+    /// Extra columns (one per [`Filter::annotation_fields`]), added in both modes.
+    pub annotations: Vec<ArrayRef>,
+}
+
+impl Verdict {
+    /// A verdict that only says keep or reject.
+    pub fn reasons(reasons: Vec<Option<&'static str>>) -> Self {
+        Verdict { reasons, new_text: None, annotations: Vec::new() }
+    }
+}
+
+/// A stage that keeps or rejects documents.
+pub trait Filter: Send + Sync {
+    /// Columns the filter adds (scores, labels); empty for most filters.
+    fn annotation_fields(&self) -> Vec<FieldRef> {
+        Vec::new()
+    }
+    /// Decides every row of the batch.
+    fn evaluate(&self, batch: &RecordBatch, ctx: &BatchContext) -> Result<Verdict>;
+}
+
+/// A built stage, ready to run.
+pub enum BuiltStage {
+    /// See [`Transform`].
+    Transform(Box<dyn Transform>),
+    /// See [`Filter`].
+    Filter(Box<dyn Filter>, FilterMode),
+}
+
+/// Implemented by each stage's config type; ties it to its registry name and builder.
+pub trait StageBuilder: Serialize + JsonSchema {
+    /// Registry name; equals the `type:` tag.
+    const NAME: &'static str;
+    /// A typical configuration, shown by `sluice stages` and checked by tests.
+    fn example() -> Self;
+    /// Range and consistency checks that need no I/O; one message per problem.
+    fn check(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Builds the stage (compiles regexes, loads files).
+    fn build(&self, cx: &BuildContext) -> Result<BuiltStage>;
+}
+
+/// The `text` column of a batch as a string array.
+pub fn text_column(batch: &RecordBatch) -> Result<&StringArray> {
+    string_column(batch, TEXT)
+}
+
+/// A named `Utf8` column of a batch.
+pub fn string_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a StringArray> {
+    let col = batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::Invalid(format!("the batch has no column `{name}`")))?;
+    col.as_any().downcast_ref::<StringArray>().ok_or_else(|| {
+        Error::Invalid(format!("column `{name}` must be a string, found {}", col.data_type()))
+    })
+}
+
+/// Checks that `schema` has a `Utf8` column `name` (plan-time check for text stages).
+pub fn require_string(schema: &SchemaRef, name: &str) -> Result<()> {
+    match schema.field_with_name(name) {
+        Ok(f) if f.data_type() == &DataType::Utf8 => Ok(()),
+        Ok(f) => Err(Error::Invalid(format!(
+            "column `{name}` must be a string, but it is {}",
+            f.data_type()
+        ))),
+        Err(_) => Err(Error::Invalid(format!(
+            "no column `{name}`; available: {}",
+            schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// Replaces (or appends) column `name` in `batch`.
+pub fn with_column(batch: &RecordBatch, field: Field, array: ArrayRef) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let mut fields: Vec<FieldRef> = schema.fields().iter().cloned().collect();
+    let mut columns = batch.columns().to_vec();
+    match schema.index_of(field.name()) {
+        Ok(i) => {
+            fields[i] = Arc::new(field);
+            columns[i] = array;
+        }
+        Err(_) => {
+            fields.push(Arc::new(field));
+            columns.push(array);
+        }
+    }
+    let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// Schema with `field` replaced or appended (the plan-time twin of [`with_column`]).
+pub fn with_field(schema: &SchemaRef, field: Field) -> SchemaRef {
+    let mut fields: Vec<FieldRef> = schema.fields().iter().cloned().collect();
+    match schema.index_of(field.name()) {
+        Ok(i) => fields[i] = Arc::new(field),
+        Err(_) => fields.push(Arc::new(field)),
+    }
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// Maps every value of a string column, keeping nulls.
+pub fn map_strings(array: &StringArray, mut f: impl FnMut(&str, &mut String)) -> StringArray {
+    let mut out = arrow::array::StringBuilder::with_capacity(array.len(), array.value_data().len());
+    let mut buf = String::new();
+    for v in array.iter() {
+        match v {
+            Some(s) => {
+                buf.clear();
+                f(s, &mut buf);
+                out.append_value(&buf);
+            }
+            None => out.append_null(),
+        }
+    }
+    out.finish()
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use super::*;
+
+    /// A batch with `id`, `source` and `text` columns.
+    pub fn batch(texts: &[&str]) -> RecordBatch {
+        let n = texts.len();
+        let ids: StringArray = (0..n).map(|i| Some(format!("d{i}"))).collect();
+        let src: StringArray = (0..n).map(|_| Some("test")).collect();
+        let text: StringArray = texts.iter().map(|t| Some(*t)).collect();
+        RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new(ID, DataType::Utf8, false),
+                Field::new(SOURCE, DataType::Utf8, false),
+                Field::new(TEXT, DataType::Utf8, true),
+            ])),
+            vec![Arc::new(ids), Arc::new(src), Arc::new(text)],
+        )
+        .unwrap()
+    }
+
+    pub fn ctx() -> BatchContext {
+        BatchContext { seq: 0, seed: 0 }
+    }
+
+    pub fn build_cx(schema: SchemaRef) -> BuildContext<'static> {
+        BuildContext { stage_id: "s", input_schema: schema, seed: 0 }
+    }
+
+    pub fn texts(batch: &RecordBatch) -> Vec<String> {
+        text_column(batch).unwrap().iter().map(|v| v.unwrap_or("<null>").to_string()).collect()
+    }
+
+    /// Builds `config` against a test batch schema and evaluates the filter.
+    pub fn filter_reasons<B: StageBuilder>(
+        config: &B,
+        texts: &[&str],
+    ) -> Vec<Option<&'static str>> {
+        let b = batch(texts);
+        match config.build(&build_cx(b.schema())).unwrap() {
+            BuiltStage::Filter(f, _) => f.evaluate(&b, &ctx()).unwrap().reasons,
+            BuiltStage::Transform(_) => panic!("not a filter"),
+        }
+    }
+
+    /// Builds `config` and applies the transform to `texts`.
+    pub fn transform<B: StageBuilder>(config: &B, inputs: &[&str]) -> Vec<String> {
+        let b = batch(inputs);
+        match config.build(&build_cx(b.schema())).unwrap() {
+            BuiltStage::Transform(t) => texts(&t.apply(b, &ctx()).unwrap()),
+            BuiltStage::Filter(..) => panic!("not a transform"),
+        }
+    }
+}

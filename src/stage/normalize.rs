@@ -1,0 +1,272 @@
+//! `normalize`: Unicode normalization and character clean-up of a text column. Steps run in a
+//! fixed order: strip control characters, strip invisible characters, Unicode form,
+//! lowercase, collapse whitespace.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use unicode_normalization::{IsNormalized, UnicodeNormalization};
+
+use super::{BatchContext, BuildContext, BuiltStage, StageBuilder, Transform, string_column};
+use crate::error::Result;
+
+pub(crate) fn default_column() -> String {
+    "text".into()
+}
+
+/// Unicode normalization forms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnicodeForm {
+    /// Leave the text as it is.
+    #[default]
+    None,
+    /// Canonical composition (é stays one code point).
+    Nfc,
+    /// Canonical decomposition.
+    Nfd,
+    /// Compatibility composition: also folds ligatures (ﬁ → fi), full-width forms and № → No.
+    Nfkc,
+    /// Compatibility decomposition.
+    Nfkd,
+}
+
+/// Normalizes a text column. Every option is off by default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NormalizeConfig {
+    /// Column to rewrite.
+    #[serde(default = "default_column")]
+    pub column: String,
+    /// Unicode normalization form: `none`, `nfc`, `nfd`, `nfkc` or `nfkd`.
+    #[serde(default)]
+    pub unicode: UnicodeForm,
+    /// Lowercase the text (Unicode-aware).
+    #[serde(default)]
+    pub lowercase: bool,
+    /// Collapse runs of spaces and tabs (and other non-newline whitespace) into one space,
+    /// remove spaces at line ends, and collapse three or more newlines into two (one blank
+    /// line). Leading and trailing whitespace of the document is removed.
+    #[serde(default)]
+    pub collapse_whitespace: bool,
+    /// Remove control characters (Unicode Cc) except tab and newline; `\r\n` and lone `\r`
+    /// become `\n`.
+    #[serde(default)]
+    pub strip_control: bool,
+    /// Remove invisible characters: zero-width space U+200B, word joiner U+2060, byte-order
+    /// mark U+FEFF, soft hyphen U+00AD, Mongolian vowel separator U+180E, and the directional
+    /// marks U+200E/U+200F. Zero-width (non-)joiners U+200C/U+200D are kept unless
+    /// `strip_joiners` is set, because Indic and Persian scripts and emoji need them.
+    #[serde(default)]
+    pub strip_zero_width: bool,
+    /// Also remove U+200C and U+200D (only with `strip_zero_width`).
+    #[serde(default)]
+    pub strip_joiners: bool,
+}
+
+impl StageBuilder for NormalizeConfig {
+    const NAME: &'static str = "normalize";
+
+    fn example() -> Self {
+        NormalizeConfig {
+            column: "text".into(),
+            unicode: UnicodeForm::Nfkc,
+            collapse_whitespace: true,
+            strip_control: true,
+            strip_zero_width: true,
+            ..Default::default()
+        }
+    }
+
+    fn check(&self) -> Vec<String> {
+        let nothing = self.unicode == UnicodeForm::None
+            && !self.lowercase
+            && !self.collapse_whitespace
+            && !self.strip_control
+            && !self.strip_zero_width;
+        let mut out = Vec::new();
+        if nothing {
+            out.push("no option is set, so the stage would do nothing".to_string());
+        }
+        if self.strip_joiners && !self.strip_zero_width {
+            out.push("`strip_joiners` needs `strip_zero_width: true`".into());
+        }
+        out
+    }
+
+    fn build(&self, cx: &BuildContext) -> Result<BuiltStage> {
+        super::require_string(&cx.input_schema, &self.column)?;
+        Ok(BuiltStage::Transform(Box::new(Normalize(self.clone()))))
+    }
+}
+
+/// The normalizer; also usable directly on strings.
+pub struct Normalize(pub NormalizeConfig);
+
+fn is_invisible(c: char, joiners: bool) -> bool {
+    matches!(
+        c,
+        '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}' | '\u{200E}' | '\u{200F}'
+    ) || (joiners && matches!(c, '\u{200C}' | '\u{200D}'))
+}
+
+impl Normalize {
+    /// Normalizes `text` into `out` (cleared first).
+    pub fn normalize_into(&self, text: &str, out: &mut String) {
+        let c = &self.0;
+        out.clear();
+        // Step 1 and 2: character stripping.
+        let mut cur: std::borrow::Cow<str> = std::borrow::Cow::Borrowed(text);
+        if c.strip_control || c.strip_zero_width {
+            let needs = cur.chars().any(|ch| {
+                (c.strip_control && ch.is_control() && ch != '\n' && ch != '\t')
+                    || (c.strip_zero_width && is_invisible(ch, c.strip_joiners))
+            });
+            if needs {
+                let mut s = String::with_capacity(cur.len());
+                let mut chars = cur.chars().peekable();
+                while let Some(ch) = chars.next() {
+                    if c.strip_control && ch == '\r' {
+                        if chars.peek() != Some(&'\n') {
+                            s.push('\n');
+                        }
+                    } else if (c.strip_control && ch.is_control() && ch != '\n' && ch != '\t')
+                        || (c.strip_zero_width && is_invisible(ch, c.strip_joiners))
+                    {
+                    } else {
+                        s.push(ch);
+                    }
+                }
+                cur = s.into();
+            }
+        }
+        // Step 3: Unicode form; quick checks skip text that is already normalized.
+        if !cur.is_ascii() {
+            let s: &str = &cur;
+            let quick = match c.unicode {
+                UnicodeForm::None => IsNormalized::Yes,
+                UnicodeForm::Nfc => unicode_normalization::is_nfc_quick(s.chars()),
+                UnicodeForm::Nfd => unicode_normalization::is_nfd_quick(s.chars()),
+                UnicodeForm::Nfkc => unicode_normalization::is_nfkc_quick(s.chars()),
+                UnicodeForm::Nfkd => unicode_normalization::is_nfkd_quick(s.chars()),
+            };
+            if quick != IsNormalized::Yes {
+                let n: String = match c.unicode {
+                    UnicodeForm::None => unreachable!("None is always normalized"),
+                    UnicodeForm::Nfc => s.nfc().collect(),
+                    UnicodeForm::Nfd => s.nfd().collect(),
+                    UnicodeForm::Nfkc => s.nfkc().collect(),
+                    UnicodeForm::Nfkd => s.nfkd().collect(),
+                };
+                cur = n.into();
+            }
+        }
+        // Step 4: lowercase.
+        if c.lowercase {
+            cur = if cur.is_ascii() {
+                cur.to_ascii_lowercase().into()
+            } else {
+                cur.to_lowercase().into()
+            };
+        }
+        // Step 5: whitespace.
+        if c.collapse_whitespace {
+            collapse_whitespace(&cur, out);
+        } else {
+            out.push_str(&cur);
+        }
+    }
+}
+
+fn collapse_whitespace(text: &str, out: &mut String) {
+    let mut pending_space = false;
+    let mut newlines = 0usize;
+    for ch in text.trim().chars() {
+        if ch == '\n' {
+            pending_space = false;
+            newlines += 1;
+        } else if ch.is_whitespace() {
+            pending_space = true;
+        } else {
+            if newlines > 0 {
+                out.push_str(if newlines >= 2 { "\n\n" } else { "\n" });
+                newlines = 0;
+                pending_space = false;
+            } else if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(ch);
+        }
+    }
+}
+
+impl Transform for Normalize {
+    fn apply(&self, batch: RecordBatch, _: &BatchContext) -> Result<RecordBatch> {
+        let col = string_column(&batch, &self.0.column)?;
+        let mapped = super::map_strings(col, |s, out| self.normalize_into(s, out));
+        let nullable = batch.schema().field_with_name(&self.0.column)?.is_nullable();
+        super::with_column(
+            &batch,
+            Field::new(&self.0.column, DataType::Utf8, nullable),
+            Arc::new(mapped),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stage::test_util::transform;
+
+    fn norm(c: NormalizeConfig, s: &str) -> String {
+        let mut out = String::new();
+        Normalize(c).normalize_into(s, &mut out);
+        out
+    }
+
+    #[test]
+    fn nfkc_folds_ligatures_and_full_width() {
+        let c = NormalizeConfig { unicode: UnicodeForm::Nfkc, ..Default::default() };
+        assert_eq!(norm(c, "ﬁne Ｆｕｌｌ №5"), "fine Full No5");
+    }
+
+    #[test]
+    fn nfc_composes_and_nfd_decomposes() {
+        let nfc = NormalizeConfig { unicode: UnicodeForm::Nfc, ..Default::default() };
+        assert_eq!(norm(nfc, "e\u{301}"), "\u{e9}");
+        let nfd = NormalizeConfig { unicode: UnicodeForm::Nfd, ..Default::default() };
+        assert_eq!(norm(nfd, "\u{e9}"), "e\u{301}");
+    }
+
+    #[test]
+    fn strips_control_and_invisible_but_keeps_joiners() {
+        let c =
+            NormalizeConfig { strip_control: true, strip_zero_width: true, ..Default::default() };
+        assert_eq!(norm(c, "\u{feff}a\u{200b}b\u{7}\r\nc\u{200d}d"), "ab\nc\u{200d}d");
+    }
+
+    #[test]
+    fn collapses_whitespace_keeping_paragraphs() {
+        let c = NormalizeConfig { collapse_whitespace: true, ..Default::default() };
+        assert_eq!(norm(c, "  a \t b  \n\n\n\nc  \nd "), "a b\n\nc\nd");
+    }
+
+    #[test]
+    fn lowercase_is_unicode_aware() {
+        let c = NormalizeConfig { lowercase: true, ..Default::default() };
+        assert_eq!(norm(c, "ÉCOLE Straße"), "école straße");
+    }
+
+    #[test]
+    fn runs_as_a_stage_and_is_idempotent() {
+        let c = NormalizeConfig::example();
+        let once = transform(&c, &["ﬁ  x\u{200b}\n\n\n y"]);
+        assert_eq!(once, vec!["fi x\n\ny"]);
+        let twice = transform(&c, &[once[0].as_str()]);
+        assert_eq!(once, twice);
+    }
+}

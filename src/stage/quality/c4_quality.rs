@@ -1,0 +1,226 @@
+//! `c4_quality`: datatrove's `C4QualityFilter` (C4, Raffel et al. 2020). Works line by line:
+//! drops lines without terminal punctuation, short lines, lines with "javascript" or policy
+//! notices, removes citation markers, rejects documents with "lorem ipsum" or `{`, or fewer
+//! than five sentences, and rewrites the text to the kept lines.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, RecordBatch, StringBuilder};
+use regex::Regex;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::constants::{C4_CITATION_REGEX, C4_END_PUNCTUATION, C4_POLICY_SUBSTRINGS};
+use super::en_tokenizer;
+use crate::error::Result;
+use crate::stage::{
+    BatchContext, BuildContext, BuiltStage, Filter, FilterMode, StageBuilder, Verdict,
+    string_column,
+};
+use crate::text::pystr::{py_split_whitespace, py_splitlines, py_strip};
+
+/// C4 quality filter, as datatrove 0.10.1 defines it (defaults included). Reasons:
+/// `lorem_ipsum`, `curly_bracket`, `too_few_sentences`. Kept documents get the rewritten text
+/// (kept lines joined by `\n`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct C4QualityConfig {
+    /// Column to check and rewrite.
+    #[serde(default = "crate::stage::normalize::default_column")]
+    pub column: String,
+    /// Count sentences per line with the English sentencizer (otherwise each kept line counts
+    /// as one) and join kept lines with `\n` (otherwise with a space).
+    #[serde(default = "yes")]
+    pub split_paragraph: bool,
+    /// Remove `[1]`, `[edit]` and `[citation needed]` markers.
+    #[serde(default = "yes")]
+    pub remove_citations: bool,
+    /// Drop lines that do not end in `.`, `?`, `!`, `"` or `'`, or that end in `...`.
+    #[serde(default = "yes")]
+    pub filter_no_terminal_punct: bool,
+    /// Minimum number of sentences in the kept lines (-1 disables).
+    #[serde(default = "d_min_num_sentences")]
+    pub min_num_sentences: i64,
+    /// Minimum number of whitespace-separated words per line.
+    #[serde(default = "d_min_words_per_line")]
+    pub min_words_per_line: u64,
+    /// Drop lines with a word longer than this (-1 disables).
+    #[serde(default = "d_max_word_length")]
+    pub max_word_length: i64,
+    /// Reject documents with "lorem ipsum" in a kept line.
+    #[serde(default = "yes")]
+    pub filter_lorem_ipsum: bool,
+    /// Drop lines that mention "javascript".
+    #[serde(default = "yes")]
+    pub filter_javascript: bool,
+    /// Reject documents with `{` in a kept line.
+    #[serde(default = "yes")]
+    pub filter_curly_bracket: bool,
+    /// Drop lines with terms-of-use, privacy or cookie notices.
+    #[serde(default = "yes")]
+    pub filter_policy: bool,
+    /// `drop` removes rejected documents; `annotate` keeps them and adds `<id>_reason`.
+    #[serde(default)]
+    pub mode: FilterMode,
+}
+
+fn yes() -> bool {
+    true
+}
+fn d_min_num_sentences() -> i64 {
+    5
+}
+fn d_min_words_per_line() -> u64 {
+    3
+}
+fn d_max_word_length() -> i64 {
+    1000
+}
+
+impl Default for C4QualityConfig {
+    fn default() -> Self {
+        serde_json::from_value(serde_json::json!({})).expect("defaults")
+    }
+}
+
+impl StageBuilder for C4QualityConfig {
+    const NAME: &'static str = "c4_quality";
+
+    fn example() -> Self {
+        Self::default()
+    }
+
+    fn build(&self, cx: &BuildContext) -> Result<BuiltStage> {
+        crate::stage::require_string(&cx.input_schema, &self.column)?;
+        Ok(BuiltStage::Filter(Box::new(C4Quality::new(self.clone())), self.mode))
+    }
+}
+
+/// The filter, usable directly on strings.
+pub struct C4Quality {
+    cfg: C4QualityConfig,
+    citation: Regex,
+}
+
+/// The outcome for one document.
+pub enum C4Outcome {
+    /// Kept, with its rewritten text.
+    Keep(String),
+    /// Rejected, with the reason.
+    Reject(&'static str),
+}
+
+impl C4Quality {
+    /// Builds the filter.
+    pub fn new(cfg: C4QualityConfig) -> Self {
+        C4Quality { cfg, citation: Regex::new(C4_CITATION_REGEX).expect("valid citation regex") }
+    }
+
+    /// Applies the filter to one text.
+    pub fn apply(&self, text: &str) -> C4Outcome {
+        let c = &self.cfg;
+        let mut sentences: i64 = 0;
+        let mut kept: Vec<std::borrow::Cow<str>> = Vec::new();
+        for line in py_splitlines(text) {
+            let line = py_strip(line);
+            let words: Vec<&str> = py_split_whitespace(line).collect();
+            if c.max_word_length != -1
+                && words.iter().any(|w| w.chars().count() as i64 > c.max_word_length)
+            {
+                continue;
+            }
+            let line: std::borrow::Cow<str> = if c.remove_citations && line.contains('[') {
+                self.citation.replace_all(line, "")
+            } else {
+                line.into()
+            };
+            if c.filter_no_terminal_punct
+                && (!line.ends_with(C4_END_PUNCTUATION) || line.ends_with("..."))
+            {
+                continue;
+            }
+            if (words.len() as u64) < c.min_words_per_line {
+                continue;
+            }
+            let lower = line.to_lowercase();
+            if c.filter_lorem_ipsum && lower.contains("lorem ipsum") {
+                return C4Outcome::Reject("lorem_ipsum");
+            }
+            if c.filter_javascript && lower.contains("javascript") {
+                continue;
+            }
+            if c.filter_curly_bracket && line.contains('{') {
+                return C4Outcome::Reject("curly_bracket");
+            }
+            if c.filter_policy && C4_POLICY_SUBSTRINGS.iter().any(|p| lower.contains(p)) {
+                continue;
+            }
+            if c.min_num_sentences != -1 {
+                sentences +=
+                    if c.split_paragraph { en_tokenizer().sentence_count(&line) as i64 } else { 1 };
+            }
+            kept.push(line);
+        }
+        if sentences < c.min_num_sentences {
+            return C4Outcome::Reject("too_few_sentences");
+        }
+        let joined = kept.join(if c.split_paragraph { "\n" } else { " " });
+        C4Outcome::Keep(py_strip(&joined).to_string())
+    }
+}
+
+impl Filter for C4Quality {
+    fn evaluate(&self, batch: &RecordBatch, _: &BatchContext) -> Result<Verdict> {
+        let col = string_column(batch, &self.cfg.column)?;
+        let mut reasons = Vec::with_capacity(col.len());
+        let mut out = StringBuilder::with_capacity(col.len(), col.value_data().len());
+        for i in 0..col.len() {
+            if col.is_null(i) {
+                reasons.push(None);
+                out.append_null();
+                continue;
+            }
+            let text = col.value(i);
+            match self.apply(text) {
+                C4Outcome::Keep(t) => {
+                    reasons.push(None);
+                    out.append_value(t);
+                }
+                C4Outcome::Reject(r) => {
+                    reasons.push(Some(r));
+                    out.append_value(text);
+                }
+            }
+        }
+        let new_text = (self.cfg.column == crate::stage::TEXT).then(|| Arc::new(out.finish()) as _);
+        Ok(Verdict { reasons, new_text, annotations: Vec::new() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(text: &str) -> std::result::Result<String, &'static str> {
+        match C4Quality::new(C4QualityConfig::default()).apply(text) {
+            C4Outcome::Keep(t) => Ok(t),
+            C4Outcome::Reject(r) => Err(r),
+        }
+    }
+
+    #[test]
+    fn keeps_punctuated_lines_and_rewrites() {
+        let text = "Menu\nThe river runs past the old mill. It is cold.\nClick the button\nWe walked along the bank. The sun was low. Birds sang.\nPlease enable JavaScript to view this site.\nAll rights reserved. Our privacy policy applies.\nThe end came at last[1].";
+        assert_eq!(
+            apply(text).unwrap(),
+            "The river runs past the old mill. It is cold.\nWe walked along the bank. The sun was low. Birds sang.\nThe end came at last."
+        );
+    }
+
+    #[test]
+    fn document_level_rejections() {
+        assert_eq!(apply("Lorem ipsum dolor sit amet, consectetur."), Err("lorem_ipsum"));
+        assert_eq!(apply("function f() { return 1; } is fine code."), Err("curly_bracket"));
+        assert_eq!(apply("Only one sentence here, friend."), Err("too_few_sentences"));
+    }
+}

@@ -1,0 +1,269 @@
+//! `gopher_quality`: datatrove's `GopherQualityFilter` (Gopher, Rae et al. 2021): word count,
+//! mean word length, symbol ratios, bullet and ellipsis lines, alphabetic words, stop words.
+
+use std::collections::HashSet;
+
+use arrow::array::RecordBatch;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::constants::{STOP_WORDS, is_punctuation};
+use super::{WordSplitter, on, on_u};
+use crate::error::Result;
+use crate::stage::{
+    BatchContext, BuildContext, BuiltStage, Filter, FilterMode, StageBuilder, Verdict,
+    string_column,
+};
+use crate::text::pystr::{is_py_alpha, py_lstrip, py_rstrip, py_splitlines};
+
+/// Gopher quality filter, as datatrove 0.10.1 defines it (defaults included). Reasons:
+/// `gopher_short_doc`, `gopher_long_doc`, `gopher_below_avg_threshold`,
+/// `gopher_above_avg_threshold`, `gopher_too_many_hashes`, `gopher_too_many_ellipsis`,
+/// `gopher_too_many_bullets`, `gopher_too_many_end_ellipsis`, `gopher_below_alpha_threshold`,
+/// `gopher_enough_stop_words` (too few stop words). `null` or 0 disables a check.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GopherQualityConfig {
+    /// Column to check.
+    #[serde(default = "crate::stage::normalize::default_column")]
+    pub column: String,
+    /// Minimum number of non-symbol words (words with a character outside the punctuation set).
+    #[serde(default = "d_min_doc_words")]
+    pub min_doc_words: Option<u64>,
+    /// Maximum number of non-symbol words.
+    #[serde(default = "d_max_doc_words")]
+    pub max_doc_words: Option<u64>,
+    /// Minimum mean length (code points) of the non-symbol words.
+    #[serde(default = "d_min_avg_word_length")]
+    pub min_avg_word_length: Option<f64>,
+    /// Maximum mean length of the non-symbol words.
+    #[serde(default = "d_max_avg_word_length")]
+    pub max_avg_word_length: Option<f64>,
+    /// Maximum `#` count, and `...`/`…` count, per word.
+    #[serde(default = "d_max_symbol_word_ratio")]
+    pub max_symbol_word_ratio: Option<f64>,
+    /// Maximum share of lines starting with `•` or `-`.
+    #[serde(default = "d_max_bullet_lines_ratio")]
+    pub max_bullet_lines_ratio: Option<f64>,
+    /// Maximum share of lines ending with `...` or `…`.
+    #[serde(default = "d_max_ellipsis_lines_ratio")]
+    pub max_ellipsis_lines_ratio: Option<f64>,
+    /// Minimum share of words with at least one alphabetic character (the option keeps the
+    /// reference's name).
+    #[serde(default = "d_max_non_alpha_words_ratio")]
+    pub max_non_alpha_words_ratio: Option<f64>,
+    /// Minimum number of distinct stop words present (case-sensitive).
+    #[serde(default = "d_min_stop_words")]
+    pub min_stop_words: Option<u64>,
+    /// The stop words.
+    #[serde(default = "d_stop_words")]
+    pub stop_words: Vec<String>,
+    /// Word splitter: `spacy_en` (the reference) or `whitespace`.
+    #[serde(default)]
+    pub words: WordSplitter,
+    /// `drop` removes rejected documents; `annotate` keeps them and adds `<id>_reason`.
+    #[serde(default)]
+    pub mode: FilterMode,
+}
+
+fn d_min_doc_words() -> Option<u64> {
+    Some(50)
+}
+fn d_max_doc_words() -> Option<u64> {
+    Some(100_000)
+}
+fn d_min_avg_word_length() -> Option<f64> {
+    Some(3.0)
+}
+fn d_max_avg_word_length() -> Option<f64> {
+    Some(10.0)
+}
+fn d_max_symbol_word_ratio() -> Option<f64> {
+    Some(0.1)
+}
+fn d_max_bullet_lines_ratio() -> Option<f64> {
+    Some(0.9)
+}
+fn d_max_ellipsis_lines_ratio() -> Option<f64> {
+    Some(0.3)
+}
+fn d_max_non_alpha_words_ratio() -> Option<f64> {
+    Some(0.8)
+}
+fn d_min_stop_words() -> Option<u64> {
+    Some(2)
+}
+fn d_stop_words() -> Vec<String> {
+    STOP_WORDS.iter().map(|s| s.to_string()).collect()
+}
+
+impl Default for GopherQualityConfig {
+    fn default() -> Self {
+        serde_json::from_value(serde_json::json!({})).expect("defaults")
+    }
+}
+
+impl StageBuilder for GopherQualityConfig {
+    const NAME: &'static str = "gopher_quality";
+
+    fn example() -> Self {
+        Self::default()
+    }
+
+    fn build(&self, cx: &BuildContext) -> Result<BuiltStage> {
+        crate::stage::require_string(&cx.input_schema, &self.column)?;
+        Ok(BuiltStage::Filter(Box::new(GopherQuality::new(self.clone())), self.mode))
+    }
+}
+
+/// The filter, usable directly on strings.
+pub struct GopherQuality {
+    cfg: GopherQualityConfig,
+    stop_words: HashSet<String>,
+}
+
+/// Python `s.count(sub)`: non-overlapping occurrences.
+fn count(text: &str, sub: &str) -> usize {
+    text.matches(sub).count()
+}
+
+impl GopherQuality {
+    /// Builds the filter.
+    pub fn new(cfg: GopherQualityConfig) -> Self {
+        let stop_words = cfg.stop_words.iter().cloned().collect();
+        GopherQuality { cfg, stop_words }
+    }
+
+    /// The reason the reference gives for rejecting `text`, or `None` to keep it.
+    pub fn decide(&self, text: &str) -> Option<&'static str> {
+        self.cfg.words.with_words(text, |words| self.decide_words(text, words))
+    }
+
+    /// [`Self::decide`] with the words already split.
+    pub fn decide_words(&self, text: &str, words: &[&str]) -> Option<&'static str> {
+        let c = &self.cfg;
+        let n_words = words.len() as f64;
+        let (mut n_non_symbol, mut non_symbol_chars) = (0u64, 0u64);
+        for w in words {
+            if w.chars().any(|ch| !is_punctuation(ch)) {
+                n_non_symbol += 1;
+                non_symbol_chars += w.chars().count() as u64;
+            }
+        }
+        if on_u(c.min_doc_words).is_some_and(|m| n_non_symbol < m) {
+            return Some("gopher_short_doc");
+        }
+        if on_u(c.max_doc_words).is_some_and(|m| n_non_symbol > m) {
+            return Some("gopher_long_doc");
+        }
+        // numpy's mean of an empty list is NaN, and every comparison with NaN is false.
+        let avg = if n_non_symbol == 0 {
+            f64::NAN
+        } else {
+            non_symbol_chars as f64 / n_non_symbol as f64
+        };
+        if on(c.min_avg_word_length).is_some_and(|m| avg < m) {
+            return Some("gopher_below_avg_threshold");
+        }
+        if on(c.max_avg_word_length).is_some_and(|m| avg > m) {
+            return Some("gopher_above_avg_threshold");
+        }
+        if let Some(m) = on(c.max_symbol_word_ratio) {
+            if count(text, "#") as f64 / n_words > m {
+                return Some("gopher_too_many_hashes");
+            }
+            if (count(text, "...") + count(text, "…")) as f64 / n_words > m {
+                return Some("gopher_too_many_ellipsis");
+            }
+        }
+        let (mut lines, mut bullets, mut ellipsis) = (0usize, 0usize, 0usize);
+        for line in py_splitlines(text) {
+            lines += 1;
+            let l = py_lstrip(line);
+            if l.starts_with('•') || l.starts_with('-') {
+                bullets += 1;
+            }
+            let r = py_rstrip(line);
+            if r.ends_with("...") || r.ends_with('…') {
+                ellipsis += 1;
+            }
+        }
+        if on(c.max_bullet_lines_ratio).is_some_and(|m| bullets as f64 / lines as f64 > m) {
+            return Some("gopher_too_many_bullets");
+        }
+        if on(c.max_ellipsis_lines_ratio).is_some_and(|m| ellipsis as f64 / lines as f64 > m) {
+            return Some("gopher_too_many_end_ellipsis");
+        }
+        if let Some(m) = on(c.max_non_alpha_words_ratio) {
+            let alpha = words.iter().filter(|w| w.chars().any(is_py_alpha)).count();
+            if (alpha as f64 / n_words) < m {
+                return Some("gopher_below_alpha_threshold");
+            }
+        }
+        if let Some(m) = on_u(c.min_stop_words) {
+            let found: HashSet<&str> =
+                words.iter().copied().filter(|w| self.stop_words.contains(*w)).collect();
+            if (found.len() as u64) < m {
+                return Some("gopher_enough_stop_words");
+            }
+        }
+        None
+    }
+}
+
+impl Filter for GopherQuality {
+    fn evaluate(&self, batch: &RecordBatch, _: &BatchContext) -> Result<Verdict> {
+        let col = string_column(batch, &self.cfg.column)?;
+        Ok(Verdict::reasons(col.iter().map(|t| self.decide(t.unwrap_or(""))).collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decide(text: &str) -> Option<&'static str> {
+        GopherQuality::new(GopherQualityConfig::default()).decide(text)
+    }
+
+    fn prose(n: usize) -> String {
+        "The farmer and the dog walk to the river with care. ".repeat(n)
+    }
+
+    #[test]
+    fn short_long_and_good() {
+        assert_eq!(decide("a few words only"), Some("gopher_short_doc"));
+        assert_eq!(decide(&prose(10)), None);
+    }
+
+    #[test]
+    fn stop_words_are_case_sensitive() {
+        let text = "The Farmer And The Dog Walk To Rivers With Care Today. ".repeat(8);
+        assert_eq!(decide(&text), Some("gopher_enough_stop_words"));
+    }
+
+    #[test]
+    fn hashes_bullets_and_ellipsis() {
+        assert_eq!(
+            decide(&format!("{} {}", prose(10), "#".repeat(40))),
+            Some("gopher_too_many_hashes")
+        );
+        let bullets = (0..60)
+            .map(|_| "- the farmer and the dog walk to the river")
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(decide(&bullets), Some("gopher_too_many_bullets"));
+        let ell = (0..60)
+            .map(|_| "the farmer and the dog walk to the river…")
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(decide(&ell), Some("gopher_too_many_end_ellipsis"));
+    }
+
+    #[test]
+    fn python_splitlines_breaks_on_form_feed() {
+        let text =
+            (0..30).map(|_| "- the farmer and the dog walk").collect::<Vec<_>>().join("\x0c");
+        assert_eq!(decide(&text), Some("gopher_too_many_bullets"));
+    }
+}

@@ -1,0 +1,126 @@
+//! The named quality filters of datatrove 0.10.1 (the FineWeb chain), reproduced decision for
+//! decision: `gopher_repetition`, `gopher_quality`, `c4_quality` (which also rewrites the
+//! text) and `fineweb_quality`. Definitions: `../shared/docs/filters.md` and
+//! `docs/filters.md`. Lengths are Python `len` (code points); words come from the port of
+//! spaCy's English tokenizer in [`crate::text`] unless a stage names another splitter.
+
+pub mod c4_quality;
+pub mod constants;
+pub mod fineweb_quality;
+pub mod gopher_quality;
+pub mod gopher_repetition;
+pub mod ngrams;
+
+use std::sync::OnceLock;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::text::EnTokenizer;
+use crate::text::pystr::py_split_whitespace;
+
+/// How a quality filter splits text into words.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WordSplitter {
+    /// The reference: spaCy's rule-based English tokenizer (`spacy.blank("en")`), punctuation
+    /// tokens included, as datatrove uses for `language="eng"`.
+    #[default]
+    SpacyEn,
+    /// Python `str.split()` on whitespace (what Dolma and NeMo Curator use); not the reference.
+    Whitespace,
+}
+
+/// The shared English tokenizer, compiled on first use.
+pub fn en_tokenizer() -> &'static EnTokenizer {
+    static EN: OnceLock<EnTokenizer> = OnceLock::new();
+    EN.get_or_init(EnTokenizer::new)
+}
+
+impl WordSplitter {
+    /// Splits `text` into words.
+    pub fn words(self, text: &str) -> Vec<&str> {
+        match self {
+            WordSplitter::SpacyEn => en_tokenizer().words(text),
+            WordSplitter::Whitespace => py_split_whitespace(text).collect(),
+        }
+    }
+
+    /// Calls `f` with the words of `text`, reusing the split of an identical text made
+    /// earlier on this thread. Consecutive filters (Gopher repetition, then Gopher quality)
+    /// see the same texts, and one batch is processed on one thread, so the second filter
+    /// does not tokenize again.
+    pub fn with_words<R>(self, text: &str, f: impl FnOnce(&[&str]) -> R) -> R {
+        let key = (xxhash_rust::xxh3::xxh3_64(text.as_bytes()), text.len(), self);
+        let cached = WORDS.with(|c| c.borrow().map.get(&key).cloned());
+        let spans = match cached {
+            Some(s) => s,
+            None => {
+                let base = text.as_ptr() as usize;
+                let spans: Spans = self
+                    .words(text)
+                    .iter()
+                    .map(|w| {
+                        let start = w.as_ptr() as usize - base;
+                        (start as u32, (start + w.len()) as u32)
+                    })
+                    .collect();
+                WORDS.with(|c| {
+                    let mut c = c.borrow_mut();
+                    if c.map.len() >= CACHE_DOCS || c.words + spans.len() > CACHE_WORDS {
+                        c.map.clear();
+                        c.words = 0;
+                    }
+                    c.words += spans.len();
+                    c.map.insert(key, spans.clone());
+                });
+                spans
+            }
+        };
+        let words: Vec<&str> = spans.iter().map(|&(s, e)| &text[s as usize..e as usize]).collect();
+        f(&words)
+    }
+}
+
+/// Documents whose words one thread remembers.
+const CACHE_DOCS: usize = 8192;
+/// Words one thread remembers (8 bytes each).
+const CACHE_WORDS: usize = 8 << 20;
+
+/// Word spans (byte ranges) of one text.
+type Spans = std::rc::Rc<[(u32, u32)]>;
+
+#[derive(Default)]
+struct WordCache {
+    map: std::collections::HashMap<(u64, usize, WordSplitter), Spans>,
+    words: usize,
+}
+
+thread_local! {
+    static WORDS: std::cell::RefCell<WordCache> = std::cell::RefCell::new(WordCache::default());
+}
+
+/// datatrove `find_duplicates`: walks `items` in order; an item seen before adds 1 to the
+/// duplicate count and its length (code points) to the duplicate characters.
+pub fn find_duplicates<'a>(items: impl IntoIterator<Item = &'a str>) -> (usize, usize, usize) {
+    let mut seen = std::collections::HashSet::new();
+    let (mut n, mut dup, mut chars) = (0, 0, 0);
+    for item in items {
+        n += 1;
+        if !seen.insert(item) {
+            dup += 1;
+            chars += item.chars().count();
+        }
+    }
+    (n, dup, chars)
+}
+
+/// A threshold that Python treats as set (`None` and `0` disable a check).
+pub(crate) fn on(x: Option<f64>) -> Option<f64> {
+    x.filter(|v| *v != 0.0)
+}
+
+/// Same for integer thresholds.
+pub(crate) fn on_u(x: Option<u64>) -> Option<u64> {
+    x.filter(|v| *v != 0)
+}

@@ -1,0 +1,546 @@
+//! spaCy's rule-based English tokenizer and sentencizer (`spacy.blank("en")` +
+//! `add_pipe("sentencizer")`, spaCy 3.8.18), as datatrove 0.10.1 uses them for its word and
+//! sentence splits (`split_into_words`, `split_into_sentences`).
+//!
+//! The algorithm follows spaCy's `tokenizer.pyx`:
+//!
+//! 1. The text is cut into runs of [`is_py_space`] and non-space characters. A whitespace run
+//!    that is exactly one `" "` is absorbed; every other whitespace run becomes a token (minus
+//!    its first character when that is a `" "` following a word).
+//! 2. Each non-space chunk: if it is a special case (tokenizer exception such as `"don't"` or
+//!    `"U.S."`), its pieces; otherwise `_split_affixes` strips prefixes and suffixes one at a
+//!    time (stopping as soon as what remains, or what remains without the new prefix/suffix, is
+//!    a special case), and `_attach_tokens` emits the prefixes, then the rest (a special case,
+//!    a `url_match`, or split at infixes), then the suffixes in reverse.
+//! 3. `_apply_special_cases`: special cases whose text contains a prefix, suffix or infix are
+//!    also looked up as token sequences (spaCy's `PhraseMatcher`), longest first, and merged
+//!    back when their tokens touch in the text.
+//!
+//! The sentencizer starts a new sentence at a token that is neither punctuation (every
+//! character in category P*) nor one of its `punct_chars`, once a `punct_chars` token has been
+//! seen since the last start. Whitespace tokens count as tokens there.
+//!
+//! Every special-case piece is a substring of the text it replaces (spaCy checks that the
+//! pieces concatenate to the special case), so tokens are returned as `&str` slices of the
+//! input.
+
+use std::cell::RefCell;
+
+use super::pystr::{is_py_space, is_py_space_ascii, is_unicode_punct};
+use super::spacy_en_affix::AffixRules;
+use super::spacy_en_data as data;
+use super::spacy_en_special::{SpecialMatcher, SpecialTable};
+
+/// Byte classes for the chunk scanner.
+const B_SPACE: u8 = 1;
+const B_ALPHA: u8 = 2;
+const B_DIGIT: u8 = 4;
+const B_NON_ASCII: u8 = 8;
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b >= 0x80 {
+            B_NON_ASCII
+        } else if is_py_space_ascii(b) {
+            B_SPACE
+        } else if b.is_ascii_alphabetic() {
+            B_ALPHA
+        } else if b.is_ascii_digit() {
+            B_DIGIT
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+};
+
+/// One token: byte span in the text; `space` for a whitespace token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Tok {
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) space: bool,
+}
+
+/// spaCy's English tokenizer + sentencizer (datatrove's `SpaCyTokenizer("en")`).
+///
+/// Build it once ([`EnTokenizer::new`] compiles the rules, tens of milliseconds) and share it:
+/// it is `Send + Sync` and every method takes `&self` (scratch space is per thread).
+///
+/// ```text
+/// let t = EnTokenizer::new();
+/// t.words("Dr. Smith paid $3.50 for e-mail, didn't he?")
+///   == ["Dr.", "Smith", "paid", "$", "3.50", "for", "e", "-", "mail", ",", "did", "n't", "he", "?"]
+/// t.sentence_count("Hello world. This is it!") == 2
+/// ```
+#[derive(Debug)]
+pub struct EnTokenizer {
+    affix: AffixRules,
+    /// special case text -> its pieces (ORTH)
+    specials: SpecialTable,
+    /// the special cases matched again as token sequences (`_apply_special_cases`)
+    matcher: SpecialMatcher,
+}
+
+impl Default for EnTokenizer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Scratch state of one tokenization.
+struct Work {
+    toks: Vec<Tok>,
+    prefixes: Vec<(usize, usize)>,
+    suffixes: Vec<(usize, usize)>,
+    infixes: Vec<(usize, usize)>,
+}
+
+impl Work {
+    fn new(cap: usize) -> Self {
+        Work {
+            toks: Vec::with_capacity(cap),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+            infixes: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, start: usize, end: usize) {
+        self.toks.push(Tok { start, end, space: false });
+    }
+}
+
+impl EnTokenizer {
+    /// Compiles the rules.
+    pub fn new() -> Self {
+        let mut tok = EnTokenizer {
+            affix: AffixRules::new(),
+            specials: SpecialTable::new(data::SPECIAL_CASES),
+            matcher: SpecialMatcher::empty(),
+        };
+        // spaCy's add_special_case (faster_heuristics): a special case is also matched as a
+        // token sequence when a prefix, infix or suffix matches it, or it contains a " "; the
+        // sequence is the special case tokenized without special cases.
+        let a = &tok.affix;
+        let matched = |k: &str| {
+            a.find_prefix(k) > 0 || a.has_infix(k) || a.find_suffix(k) > 0 || k.contains(' ')
+        };
+        let matcher = SpecialMatcher::new(data::SPECIAL_CASES, matched, |k| {
+            let mut w = Work::new(8);
+            tok.tokenize_into(k, false, &mut w);
+            w.toks.iter().map(|t| (t.start, t.end)).collect()
+        });
+        tok.matcher = matcher;
+        tok
+    }
+
+    /// datatrove `split_into_words(text)`: the spaCy tokens without whitespace-only tokens.
+    pub fn words<'a>(&self, text: &'a str) -> Vec<&'a str> {
+        self.with_doc(text, |toks| {
+            toks.iter().filter(|t| !t.space).map(|t| &text[t.start..t.end]).collect()
+        })
+    }
+
+    /// All spaCy tokens, whitespace tokens included (what `[t.text for t in nlp(text)]` gives).
+    pub fn tokens<'a>(&self, text: &'a str) -> Vec<&'a str> {
+        self.with_doc(text, |toks| toks.iter().map(|t| &text[t.start..t.end]).collect())
+    }
+
+    /// `len(split_into_sentences(text))`: the number of sentences the sentencizer finds; 1 for
+    /// a text without tokens (datatrove then returns the whole text as one sentence).
+    pub fn sentence_count(&self, text: &str) -> usize {
+        self.with_doc(text, |toks| sentence_starts(text, toks).count().max(1))
+    }
+
+    /// datatrove `split_into_sentences(text)`: each sentence runs from the end of the previous
+    /// one (its last token) to the end of its own last token; the last one to the end of the
+    /// text. A text without tokens is one sentence.
+    pub fn sentences<'a>(&self, text: &'a str) -> Vec<&'a str> {
+        self.with_doc(text, |toks| {
+            let mut out = Vec::new();
+            let mut from = 0;
+            let mut prev: Option<usize> = None;
+            for i in sentence_starts(text, toks) {
+                if let Some(p) = prev
+                    && p < i
+                {
+                    let end = toks[i - 1].end;
+                    out.push(&text[from..end]);
+                    from = end;
+                }
+                prev = Some(i);
+            }
+            out.push(&text[from..]);
+            out
+        })
+    }
+
+    /// Tokenizes `text` (both phases) into a per-thread scratch buffer and hands the tokens to
+    /// `f`.
+    fn with_doc<R>(&self, text: &str, f: impl FnOnce(&[Tok]) -> R) -> R {
+        thread_local! {
+            static WORK: RefCell<Work> = RefCell::new(Work::new(1024));
+        }
+        let run = |w: &mut Work| {
+            w.toks.clear();
+            self.tokenize_into(text, true, w);
+            self.matcher.apply(text, &mut w.toks, &self.specials);
+            let r = f(&w.toks);
+            if w.toks.capacity() > 1 << 20 {
+                // do not keep a huge buffer per thread after one huge document
+                w.toks = Vec::with_capacity(1024);
+            }
+            r
+        };
+        WORK.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut w) => run(&mut w),
+            Err(_) => run(&mut Work::new(text.len() / 4 + 4)),
+        })
+    }
+
+    #[inline]
+    fn special(&self, s: &str) -> Option<&'static [&'static str]> {
+        self.specials.get(s)
+    }
+
+    /// `_tokenize_affixes`: phase 1 (no phrase matching), appending to `w.toks`.
+    fn tokenize_into(&self, text: &str, with_special: bool, w: &mut Work) {
+        let b = text.as_bytes();
+        let n = b.len();
+        let mut i = 0;
+        let mut prev_was_word = false;
+        while i < n {
+            // whitespace run [i, j)
+            let mut j = i;
+            while j < n {
+                let cls = BYTE_CLASS[b[j] as usize];
+                if cls & B_SPACE != 0 {
+                    j += 1;
+                } else if cls & B_NON_ASCII != 0 {
+                    let c = text[j..].chars().next().expect("char boundary");
+                    if !is_py_space(c) {
+                        break;
+                    }
+                    j += c.len_utf8();
+                } else {
+                    break;
+                }
+            }
+            if j > i {
+                // a " " right after a word belongs to that word (spaCy's `spacy` flag)
+                let start = if prev_was_word && b[i] == b' ' { i + 1 } else { i };
+                if start < j {
+                    // whitespace runs are single tokens: no affix or special case splits them
+                    w.toks.push(Tok { start, end: j, space: true });
+                }
+                i = j;
+            }
+            if i >= n {
+                break;
+            }
+            // non-space run [i, j); `all` keeps the classes common to all its bytes
+            let mut j = i;
+            let mut all = B_ALPHA | B_DIGIT;
+            while j < n {
+                let cls = BYTE_CLASS[b[j] as usize];
+                if cls & (B_SPACE | B_NON_ASCII) == 0 {
+                    all &= cls;
+                    j += 1;
+                } else if cls & B_SPACE != 0 {
+                    break;
+                } else {
+                    let c = text[j..].chars().next().expect("char boundary");
+                    if is_py_space(c) {
+                        break;
+                    }
+                    all = 0;
+                    j += c.len_utf8();
+                }
+            }
+            self.tokenize_chunk(text, i, j, all != 0, with_special, w);
+            prev_was_word = true;
+            i = j;
+        }
+    }
+
+    /// One non-space chunk `text[a..b]`.
+    #[inline]
+    fn tokenize_chunk(
+        &self,
+        text: &str,
+        a: usize,
+        b: usize,
+        plain: bool,
+        with_special: bool,
+        w: &mut Work,
+    ) {
+        let chunk = &text[a..b];
+        if with_special && let Some(pieces) = self.special(chunk) {
+            push_pieces(w, a, pieces);
+            return;
+        }
+        // Only ASCII letters (or only ASCII digits): no prefix, suffix, infix or url rule can
+        // match, so the chunk is one token.
+        if plain {
+            w.push(a, b);
+            return;
+        }
+        // (the chunk itself is not a special case: checked above)
+        self.tokenize_general(text, a, b, with_special, w);
+    }
+
+    /// `_split_affixes` + `_attach_tokens` for `text[a..b]`.
+    fn tokenize_general(&self, text: &str, a: usize, b: usize, with_special: bool, w: &mut Work) {
+        w.prefixes.clear();
+        w.suffixes.clear();
+        let (mut s, mut e) = (a, b);
+        let mut last_size = usize::MAX;
+        let mut special_rest: Option<&'static [&'static str]> = None;
+        while s < e && e - s != last_size {
+            let string = &text[s..e];
+            // the whole chunk (first round) was already looked up by the caller
+            if with_special
+                && last_size != usize::MAX
+                && let Some(p) = self.special(string)
+            {
+                special_rest = Some(p);
+                break;
+            }
+            last_size = e - s;
+            let first = string.as_bytes()[0];
+            let pre_len = if first < 0x80 && !self.affix.prefix_possible_ascii(first) {
+                0
+            } else {
+                self.affix.find_prefix(string)
+            };
+            if pre_len != 0 {
+                let minus_pre = &text[s + pre_len..e];
+                if with_special
+                    && !minus_pre.is_empty()
+                    && let Some(p) = self.special(minus_pre)
+                {
+                    w.prefixes.push((s, s + pre_len));
+                    s += pre_len;
+                    special_rest = Some(p);
+                    break;
+                }
+            }
+            let suf_len = self.affix.find_suffix(&text[s + pre_len..e]);
+            if suf_len != 0 {
+                let minus_suf = &text[s..e - suf_len];
+                if with_special
+                    && !minus_suf.is_empty()
+                    && let Some(p) = self.special(minus_suf)
+                {
+                    w.suffixes.push((e - suf_len, e));
+                    e -= suf_len;
+                    special_rest = Some(p);
+                    break;
+                }
+            }
+            // (the suffix is searched after the prefix, so pre_len + suf_len <= len always)
+            if pre_len != 0 {
+                w.prefixes.push((s, s + pre_len));
+                s += pre_len;
+            }
+            if suf_len != 0 {
+                w.suffixes.push((e - suf_len, e));
+                e -= suf_len;
+            }
+        }
+        // _attach_tokens
+        for i in 0..w.prefixes.len() {
+            let (ps, pe) = w.prefixes[i];
+            w.push(ps, pe);
+        }
+        if s < e {
+            let string = &text[s..e];
+            // (when the loop above ended without finding a special case, `string` was already
+            // looked up at the top of its last round)
+            if let Some(pieces) = special_rest {
+                push_pieces(w, s, pieces);
+            } else if self.affix.url_match(string) {
+                w.push(s, e);
+            } else {
+                w.infixes.clear();
+                self.affix.find_infixes(string, &mut w.infixes);
+                let mut start = 0;
+                for k in 0..w.infixes.len() {
+                    let (is, ie) = w.infixes[k];
+                    if is == 0 {
+                        // a match at the very start is skipped (`start_before_infixes`)
+                        continue;
+                    }
+                    if is != start {
+                        w.push(s + start, s + is);
+                    }
+                    if is != ie {
+                        w.push(s + is, s + ie);
+                    }
+                    start = ie;
+                }
+                if start < string.len() {
+                    w.push(s + start, e);
+                }
+            }
+        }
+        for i in (0..w.suffixes.len()).rev() {
+            let (ss, se) = w.suffixes[i];
+            w.push(ss, se);
+        }
+    }
+}
+
+#[inline]
+fn push_pieces(w: &mut Work, mut at: usize, pieces: &[&str]) {
+    for p in pieces {
+        w.push(at, at + p.len());
+        at += p.len();
+    }
+}
+
+/// Whether `s` is one of the sentencizer's `punct_chars`.
+#[inline]
+fn is_sent_punct_char(s: &str) -> bool {
+    let mut it = s.chars();
+    match (it.next(), it.next()) {
+        (Some(c), None) => {
+            if c.is_ascii() {
+                matches!(c, '!' | '.' | '?')
+            } else {
+                data::SENT_PUNCT_CHARS.binary_search(&c).is_ok()
+            }
+        }
+        _ => false,
+    }
+}
+
+/// spaCy's `is_punct` lexeme attribute: every character in category P*.
+#[inline]
+fn is_punct_token(s: &str) -> bool {
+    s.chars().all(is_unicode_punct)
+}
+
+/// Indices of the tokens that start a sentence (the sentencizer's `predict`).
+fn sentence_starts<'t>(text: &'t str, toks: &'t [Tok]) -> impl Iterator<Item = usize> + 't {
+    let mut seen_period = false;
+    toks.iter().enumerate().filter_map(move |(i, t)| {
+        if i == 0 {
+            seen_period = !t.space && is_sent_punct_char(&text[t.start..t.end]);
+            return Some(0);
+        }
+        if t.space {
+            if seen_period {
+                seen_period = false;
+                return Some(i);
+            }
+            return None;
+        }
+        let s = &text[t.start..t.end];
+        let in_punct = is_sent_punct_char(s);
+        if seen_period && !in_punct && !is_punct_token(s) {
+            seen_period = false;
+            Some(i)
+        } else {
+            if in_punct {
+                seen_period = true;
+            }
+            None
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_py_space;
+    use super::{EnTokenizer, Work};
+
+    fn w(t: &EnTokenizer, s: &str) -> String {
+        t.words(s).join(" | ")
+    }
+
+    #[test]
+    fn datatrove_example() {
+        let t = EnTokenizer::new();
+        assert_eq!(
+            w(&t, "Dr. Smith paid $3.50 for e-mail, didn't he?"),
+            "Dr. | Smith | paid | $ | 3.50 | for | e | - | mail | , | did | n't | he | ?"
+        );
+    }
+
+    #[test]
+    fn affixes_and_specials() {
+        let t = EnTokenizer::new();
+        assert_eq!(w(&t, "(U.S.A.)"), "( | U.S.A. | )");
+        assert_eq!(w(&t, "\"Hello,\" she said."), "\" | Hello | , | \" | she | said | .");
+        assert_eq!(w(&t, "I can't, won't"), "I | ca | n't | , | wo | n't");
+        assert_eq!(w(&t, "visit www.example.com."), "visit | www.example.com | .");
+        assert_eq!(w(&t, "5km 10am 3pm."), "5 | km | 10 | am | 3 | pm | .");
+        assert_eq!(w(&t, "well...yes"), "well | ... | yes");
+        assert_eq!(w(&t, "Hello :) (:"), "Hello | :) | (:");
+        assert_eq!(w(&t, "a\n\nb\t c  d"), "a | b | c | d");
+    }
+
+    #[test]
+    fn sentences() {
+        let t = EnTokenizer::new();
+        assert_eq!(t.sentence_count("Hello world. This is it! Really? Yes."), 4);
+        assert_eq!(t.sentence_count("He said \"Stop.\" Then left."), 2);
+        assert_eq!(t.sentence_count("e.g. this is Dr. Who."), 1);
+        assert_eq!(t.sentence_count("Hello.  . World"), 3);
+        assert_eq!(t.sentence_count(""), 1);
+        assert_eq!(t.sentence_count("   "), 1);
+        assert_eq!(t.sentences("Hi. There"), ["Hi.", " There"]);
+        assert_eq!(t.sentences(""), [""]);
+    }
+
+    #[test]
+    fn send_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<EnTokenizer>();
+    }
+
+    /// The general affix path on `s` (no special cases): the token texts.
+    fn general(t: &EnTokenizer, s: &str) -> Vec<String> {
+        let mut w = Work::new(8);
+        t.tokenize_general(s, 0, s.len(), false, &mut w);
+        w.toks.iter().map(|x| s[x.start..x.end].to_string()).collect()
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_general_path() {
+        let t = EnTokenizer::new();
+        // chunks of only ASCII letters or only ASCII digits are one token
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let letters: Vec<char> = ('a'..='z').chain('A'..='Z').collect();
+        for _ in 0..20_000 {
+            let n = 1 + (next() % 12) as usize;
+            let s: String = if next() % 4 == 0 {
+                (0..n).map(|_| char::from(b'0' + (next() % 10) as u8)).collect()
+            } else {
+                (0..n).map(|_| letters[(next() % 52) as usize]).collect()
+            };
+            assert_eq!(general(&t, &s), std::slice::from_ref(&s), "{s:?}");
+        }
+        // whitespace runs are one token (no rule matches a Python whitespace character)
+        let spaces: Vec<char> =
+            (0..=0x10ffffu32).filter_map(char::from_u32).filter(|&c| is_py_space(c)).collect();
+        for &c in &spaces {
+            for &d in &spaces {
+                let s: String = [c, d].iter().collect();
+                assert_eq!(general(&t, &s), std::slice::from_ref(&s), "{s:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! CLI integration tests: one binary, one module per concern.
+
+mod agreement;
+mod bad_input;
+mod cli;
+mod determinism;
+mod golden;
+mod pipelines;
+mod readers;
+mod tokens;
+mod util;

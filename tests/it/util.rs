@@ -1,0 +1,148 @@
+//! Helpers for the CLI integration tests: run the binary, make input files, read shards.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use arrow::array::{Array, Int32Array, ListArray, RecordBatch, StringArray};
+
+pub const SHARED: &str = "../shared/data";
+
+/// Runs `sluice` with `args` in `dir`.
+pub fn sluice_in(dir: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run sluice")
+}
+
+/// Runs `sluice` from the crate root.
+pub fn sluice(args: &[&str]) -> Output {
+    sluice_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Asserts success and returns stderr.
+pub fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "sluice failed ({:?}):\n{}\n{}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+    stderr(o)
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// Absolute path of a file in ../shared/data.
+pub fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(SHARED).join(rel)
+}
+
+pub fn write(path: &Path, bytes: &[u8]) {
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+pub fn zstd(bytes: &[u8]) -> Vec<u8> {
+    zstd::encode_all(bytes, 3).unwrap()
+}
+
+/// Writes a pipeline file and returns its path.
+pub fn pipeline(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    write(&p, text.as_bytes());
+    p
+}
+
+/// Reads every shard of a split in order.
+pub fn read_split(out: &Path, split: &str) -> Vec<RecordBatch> {
+    let dir = out.join(split);
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(d) => d
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect(),
+        Err(_) => return Vec::new(),
+    };
+    files.sort();
+    files
+        .into_iter()
+        .flat_map(|f| {
+            let file = std::fs::File::open(&f).unwrap();
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .unwrap()
+                .build()
+                .unwrap()
+                .map(|b| b.unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+pub fn strings(batch: &RecordBatch, col: &str) -> Vec<String> {
+    let a = batch.column_by_name(col).unwrap_or_else(|| panic!("no column {col}"));
+    let s = a.as_any().downcast_ref::<StringArray>().unwrap();
+    (0..s.len())
+        .map(|i| if s.is_null(i) { "<null>".into() } else { s.value(i).to_string() })
+        .collect()
+}
+
+pub fn token_lists(batch: &RecordBatch) -> Vec<Vec<i32>> {
+    let l =
+        batch.column_by_name("input_ids").unwrap().as_any().downcast_ref::<ListArray>().unwrap();
+    (0..l.len())
+        .map(|i| l.value(i).as_any().downcast_ref::<Int32Array>().unwrap().values().to_vec())
+        .collect()
+}
+
+/// Every file under `dir` (relative path → bytes), for byte-identity checks.
+pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    fn walk(base: &Path, d: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        let mut entries: Vec<_> = std::fs::read_dir(d).unwrap().flatten().collect();
+        entries.sort_by_key(|e| e.path());
+        for e in entries {
+            let p = e.path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push((
+                    p.strip_prefix(base).unwrap().display().to_string(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    walk(dir, dir, &mut out);
+    out
+}
+
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
