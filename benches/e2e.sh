@@ -31,7 +31,7 @@ for corpus in "${CORPORA[@]}"; do
       benches/pipelines/$p.yaml > "$work/$p.yaml"
     for t in $THREADS; do
       for r in $(seq "$REPEAT"); do
-        "$BIN" run "$work/$p.yaml" --threads "$t" --quiet --stats-json "$work/s$r.json"
+        "$BIN" run "$work/$p.yaml" --threads "$t" --quiet --log-level warn --stats-json "$work/s$r.json"
       done
       mbs=$(for r in $(seq "$REPEAT"); do python3 -c "import json,sys;s=json.load(open(sys.argv[1]));print(s['input']['text_bytes']/1e6/s['wall_seconds'])" "$work/s$r.json"; done | median)
       dps=$(for r in $(seq "$REPEAT"); do python3 -c "import json,sys;s=json.load(open(sys.argv[1]));print(s['input']['records']/s['wall_seconds'])" "$work/s$r.json"; done | median)

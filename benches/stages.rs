@@ -74,6 +74,10 @@ fn benches(c: &mut Criterion) {
             "type: regex_replace\npattern: '[\\w.+-]+@[\\w-]+\\.[\\w.-]+'\nreplacement: '<EMAIL>'",
         ),
         ("sql_filter", "type: sql_filter\npredicate: \"length(text) >= 200 AND source = 'web'\""),
+        ("gopher_repetition", "type: gopher_repetition"),
+        ("gopher_quality", "type: gopher_quality"),
+        ("c4_quality", "type: c4_quality"),
+        ("fineweb_quality", "type: fineweb_quality"),
         (
             "tokenize_gpt2",
             "type: tokenize\ntokenizer: ../shared/data/tokenizers/gpt2/tokenizer.json",
@@ -89,5 +93,34 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(stages, benches);
+/// Pathological documents through the four quality filters: a 50 MB single line and a
+/// million repeated tokens. Cost must stay linear (compare MB/s with the c4 groups).
+fn pathological(c: &mut Criterion) {
+    let words = ["river", "stone", "harbor", "lantern", "meadow", "copper", "willow", "ember"];
+    let mut line = String::with_capacity(50 << 20);
+    let mut i = 0usize;
+    while line.len() < 50 << 20 {
+        line.push_str(words[(i * 7 + i / 3) % words.len()]);
+        line.push_str(if i % 11 == 10 { ". " } else { " " });
+        i += 1;
+    }
+    let repeated = "the ".repeat(1_000_000);
+    for (name, text) in [("single_line_50mb", line), ("million_repeated_tokens", repeated)] {
+        let b = batch(&[text.clone()]);
+        let stages: Vec<BuiltStage> =
+            ["gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"]
+                .iter()
+                .map(|t| stage(&format!("type: {t}\nmode: annotate"), b.schema()))
+                .collect();
+        let mut g = c.benchmark_group(format!("pathological_{name}"));
+        g.throughput(Throughput::Bytes(text.len() as u64));
+        g.sample_size(10);
+        g.bench_function("quality_chain", |bench| {
+            bench.iter(|| stages.iter().map(|s| run(s, &b)).sum::<usize>())
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(stages, benches, pathological);
 criterion_main!(stages);

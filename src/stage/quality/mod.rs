@@ -124,3 +124,54 @@ pub(crate) fn on(x: Option<f64>) -> Option<f64> {
 pub(crate) fn on_u(x: Option<u64>) -> Option<u64> {
     x.filter(|v| *v != 0)
 }
+
+/// Pathological documents: each must finish (cost linear in the text); a quadratic path would
+/// hang these tests. Timing is measured in `benches/stages.rs`, not here.
+#[cfg(test)]
+mod pathological {
+    use super::c4_quality::{C4Quality, C4QualityConfig};
+    use super::fineweb_quality::{FinewebQuality, FinewebQualityConfig};
+    use super::gopher_quality::{GopherQuality, GopherQualityConfig};
+    use super::gopher_repetition::{GopherRepetition, GopherRepetitionConfig};
+
+    fn chain(text: &str) -> Option<&'static str> {
+        GopherRepetition::new(GopherRepetitionConfig::default())
+            .decide(text)
+            .or_else(|| GopherQuality::new(GopherQualityConfig::default()).decide(text))
+            .or_else(|| match C4Quality::new(C4QualityConfig::default()).apply(text) {
+                super::c4_quality::C4Outcome::Reject(r) => Some(r),
+                super::c4_quality::C4Outcome::Keep(t) => {
+                    FinewebQuality(FinewebQualityConfig::default()).decide(&t)
+                }
+            })
+    }
+
+    #[test]
+    fn ten_megabyte_single_line() {
+        let words = ["river", "stone", "harbor", "lantern", "meadow", "copper", "willow", "ember"];
+        let mut text = String::with_capacity(10 << 20);
+        let mut i = 0usize;
+        while text.len() < 10 << 20 {
+            text.push_str(words[(i * 7 + i / 3) % words.len()]);
+            text.push_str(if i % 11 == 10 { ". " } else { " " });
+            i += 1;
+        }
+        assert!(chain(&text).is_some());
+    }
+
+    #[test]
+    fn a_million_repeated_tokens() {
+        let text = "the ".repeat(1_000_000);
+        assert!(chain(&text).is_some());
+        let lines = "the same line again.\n".repeat(200_000);
+        assert_eq!(chain(&lines), Some("dup_line_frac"));
+    }
+
+    #[test]
+    fn one_huge_token() {
+        let text = format!("{}.", "a".repeat(5 << 20));
+        assert!(chain(&text).is_some());
+        let text = "(".repeat(1 << 20);
+        assert!(chain(&text).is_some());
+    }
+}

@@ -7,36 +7,53 @@
 //! comparing the joined bytes, so the result equals the reference's exactly (including
 //! `"ab"+"c" == "a"+"bc"` for the unseparated joins).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 const BASE: u64 = 0x9E37_79B9_7F4A_7C15 | 1;
 const NONE: u32 = u32::MAX;
+const SEP: u64 = b' ' as u64 + 1;
 
-/// A hasher for keys that are already hashes.
-#[derive(Default)]
-struct IdHasher(u64);
+/// Multiplicative inverse of an odd number modulo 2^64 (Newton's iteration).
+const fn inverse(a: u64) -> u64 {
+    let mut x = a;
+    let mut i = 0;
+    while i < 6 {
+        x = x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x)));
+        i += 1;
+    }
+    x
+}
 
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only u64 keys")
-    }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = x;
+const BASE_INV: u64 = inverse(BASE);
+
+/// An open-addressing table from gram hash to the first entry with that hash; reused across
+/// passes so that large documents do not reallocate it nine times.
+struct Table {
+    slots: Vec<(u64, u32)>,
+    mask: usize,
+    entries: Vec<Entry>,
+}
+
+impl Table {
+    fn reset(&mut self, n: usize) {
+        let cap = (2 * n.max(8)).next_power_of_two();
+        if self.slots.len() != cap {
+            self.slots = vec![(0, NONE); cap];
+        } else {
+            self.slots.fill((0, NONE));
+        }
+        self.mask = cap - 1;
+        self.entries.clear();
     }
 }
 
-type IdMap = HashMap<u64, u32, BuildHasherDefault<IdHasher>>;
-
-/// Per-word hashes, powers and lengths of one document's words.
+/// Per-word hashes, prefix hashes and lengths of one document's words.
 pub struct WordTable<'a> {
     words: &'a [&'a str],
     chars: Vec<u32>,
-    hash: Vec<u64>,
-    pow: Vec<u64>,
+    /// Prefix hash of `"".join(words[..k])` and `B^len`, `B^-len` of it.
+    cat: Vec<(u64, u64, u64)>,
+    /// Prefix hash of `" ".join(words[..k])` and `B^len`, `B^-len` of it.
+    spaced: Vec<(u64, u64, u64)>,
+    table: std::cell::RefCell<Table>,
 }
 
 struct Entry {
@@ -49,32 +66,55 @@ impl<'a> WordTable<'a> {
     /// Precomputes per-word values.
     pub fn new(words: &'a [&'a str]) -> Self {
         let mut chars = Vec::with_capacity(words.len());
-        let mut hash = Vec::with_capacity(words.len());
-        let mut pow = Vec::with_capacity(words.len());
-        for w in words {
-            let (mut h, mut p) = (0u64, 1u64);
+        let mut cat = Vec::with_capacity(words.len() + 1);
+        let mut spaced = Vec::with_capacity(words.len() + 1);
+        cat.push((0u64, 1u64, 1u64));
+        spaced.push((0u64, 1u64, 1u64));
+        for (k, w) in words.iter().enumerate() {
+            let (mut h, mut p, mut q) = (0u64, 1u64, 1u64);
             for &b in w.as_bytes() {
                 h = h.wrapping_mul(BASE).wrapping_add(u64::from(b) + 1);
                 p = p.wrapping_mul(BASE);
+                q = q.wrapping_mul(BASE_INV);
             }
-            hash.push(h);
-            pow.push(p);
+            let (ch, cp, cq) = cat[k];
+            cat.push((ch.wrapping_mul(p).wrapping_add(h), cp.wrapping_mul(p), cq.wrapping_mul(q)));
+            let (mut sh, mut sp, mut sq) = spaced[k];
+            if k > 0 {
+                sh = sh.wrapping_mul(BASE).wrapping_add(SEP);
+                sp = sp.wrapping_mul(BASE);
+                sq = sq.wrapping_mul(BASE_INV);
+            }
+            spaced.push((
+                sh.wrapping_mul(p).wrapping_add(h),
+                sp.wrapping_mul(p),
+                sq.wrapping_mul(q),
+            ));
             chars.push(if w.is_ascii() { w.len() as u32 } else { w.chars().count() as u32 });
         }
-        WordTable { words, chars, hash, pow }
+        let table = Table { slots: Vec::new(), mask: 0, entries: Vec::new() };
+        WordTable { words, chars, cat, spaced, table: std::cell::RefCell::new(table) }
     }
 
+    /// Hash of the joined bytes of `words[i..i + n]`, in O(1) from the prefix hashes.
     fn gram_hash(&self, i: usize, n: usize, sep: Option<u8>) -> u64 {
-        let mut h = 0u64;
-        for k in i..i + n {
-            if k > i
-                && let Some(s) = sep
-            {
-                h = h.wrapping_mul(BASE).wrapping_add(u64::from(s) + 1);
+        match sep {
+            None => {
+                let (hi, _, qi) = self.cat[i];
+                let (he, pe, _) = self.cat[i + n];
+                he.wrapping_sub(hi.wrapping_mul(pe.wrapping_mul(qi)))
             }
-            h = h.wrapping_mul(self.pow[k]).wrapping_add(self.hash[k]);
+            Some(_) => {
+                // The prefix before word i ends with the separator (for i > 0).
+                let (mut hi, _, mut qi) = self.spaced[i];
+                if i > 0 {
+                    hi = hi.wrapping_mul(BASE).wrapping_add(SEP);
+                    qi = qi.wrapping_mul(BASE_INV);
+                }
+                let (he, pe, _) = self.spaced[i + n];
+                he.wrapping_sub(hi.wrapping_mul(pe.wrapping_mul(qi)))
+            }
         }
-        h
     }
 
     fn gram_chars(&self, i: usize, n: usize, sep: Option<u8>) -> usize {
@@ -100,39 +140,33 @@ impl<'a> WordTable<'a> {
     }
 
     /// Finds the entry of the gram at `i`, inserting it if new; returns (entry, inserted).
-    fn lookup(
-        &self,
-        map: &mut IdMap,
-        entries: &mut Vec<Entry>,
-        i: usize,
-        n: usize,
-        sep: Option<u8>,
-    ) -> (usize, bool) {
+    fn lookup(&self, t: &mut Table, i: usize, n: usize, sep: Option<u8>) -> (usize, bool) {
         let h = self.gram_hash(i, n, sep);
-        let new = |entries: &mut Vec<Entry>| {
-            entries.push(Entry { first: i as u32, count: 0, next: NONE });
-            entries.len() - 1
-        };
-        match map.get(&h) {
-            None => {
-                let e = new(entries);
-                map.insert(h, e as u32);
-                (e, true)
+        let mut slot = (h ^ (h >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9) as usize & t.mask;
+        loop {
+            let (key, head) = t.slots[slot];
+            if head == NONE {
+                t.entries.push(Entry { first: i as u32, count: 0, next: NONE });
+                let e = t.entries.len() - 1;
+                t.slots[slot] = (h, e as u32);
+                return (e, true);
             }
-            Some(&head) => {
+            if key == h {
                 let mut e = head as usize;
                 loop {
-                    if self.same(entries[e].first as usize, i, n, sep) {
+                    if self.same(t.entries[e].first as usize, i, n, sep) {
                         return (e, false);
                     }
-                    if entries[e].next == NONE {
-                        let added = new(entries);
-                        entries[e].next = added as u32;
+                    if t.entries[e].next == NONE {
+                        t.entries.push(Entry { first: i as u32, count: 0, next: NONE });
+                        let added = t.entries.len() - 1;
+                        t.entries[e].next = added as u32;
                         return (added, true);
                     }
-                    e = entries[e].next as usize;
+                    e = t.entries[e].next as usize;
                 }
             }
+            slot = (slot + 1) & t.mask;
         }
     }
 
@@ -140,20 +174,20 @@ impl<'a> WordTable<'a> {
     /// frequent `" "`-joined n-gram (on a tie, the one seen first); `None` without n-grams.
     pub fn top_duplicate_chars(&self, n: usize) -> Option<usize> {
         let total = (self.words.len() + 1).checked_sub(n).filter(|t| *t > 0)?;
-        let mut map = IdMap::with_capacity_and_hasher(total, Default::default());
-        let mut entries: Vec<Entry> = Vec::with_capacity(total);
+        let mut t = self.table.borrow_mut();
+        t.reset(total);
         let (mut best, mut best_count) = (0usize, 0u32);
         for i in 0..total {
-            let (e, _) = self.lookup(&mut map, &mut entries, i, n, Some(b' '));
-            entries[e].count += 1;
-            let c = entries[e].count;
+            let (e, _) = self.lookup(&mut t, i, n, Some(b' '));
+            t.entries[e].count += 1;
+            let c = t.entries[e].count;
             // Entries are created in first-seen order, so the smaller index wins a tie.
             if c > best_count || (c == best_count && e < best) {
                 best = e;
                 best_count = c;
             }
         }
-        Some(self.gram_chars(entries[best].first as usize, n, Some(b' ')) * best_count as usize)
+        Some(self.gram_chars(t.entries[best].first as usize, n, Some(b' ')) * best_count as usize)
     }
 
     /// datatrove `find_all_duplicate(words, n)`: characters of `""`-joined n-grams already
@@ -163,11 +197,11 @@ impl<'a> WordTable<'a> {
         if len < n || n == 0 {
             return 0;
         }
-        let mut map = IdMap::with_capacity_and_hasher(len, Default::default());
-        let mut entries: Vec<Entry> = Vec::with_capacity(len);
+        let mut t = self.table.borrow_mut();
+        t.reset(len);
         let (mut idx, mut repeated) = (0usize, 0usize);
         while idx < len - n + 1 {
-            let (_, inserted) = self.lookup(&mut map, &mut entries, idx, n, None);
+            let (_, inserted) = self.lookup(&mut t, idx, n, None);
             if inserted {
                 idx += 1;
             } else {
@@ -182,6 +216,7 @@ impl<'a> WordTable<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     /// The reference algorithms, transcribed naively.
     fn top_ref(words: &[&str], n: usize) -> Option<usize> {
