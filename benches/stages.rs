@@ -106,7 +106,7 @@ fn pathological(c: &mut Criterion) {
     }
     let repeated = "the ".repeat(1_000_000);
     for (name, text) in [("single_line_50mb", line), ("million_repeated_tokens", repeated)] {
-        let b = batch(&[text.clone()]);
+        let b = batch(std::slice::from_ref(&text));
         let stages: Vec<BuiltStage> =
             ["gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"]
                 .iter()
