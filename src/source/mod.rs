@@ -297,13 +297,21 @@ pub fn to_document_batch(
     let id_strings = id_strings
         .as_ref()
         .map(|a| a.as_any().downcast_ref::<StringArray>().cloned().expect("cast to Utf8"));
-    let file_name = file.display();
-    let id: StringArray = (0..n)
-        .map(|i| match &id_strings {
-            Some(a) if a.is_valid(i) => Some(a.value(i).to_string()),
-            _ => Some(format!("{}/{}:{}", source.config.name, file_name, lines[i])),
-        })
-        .collect();
+    let id: StringArray = match id_strings {
+        // The common case: every record has an id; keep the array as it is.
+        Some(a) if a.null_count() == 0 => a,
+        _ => {
+            let file_name = file.display();
+            let mut out = arrow::array::StringBuilder::with_capacity(n, n * 16);
+            for (i, line) in lines.iter().enumerate().take(n) {
+                match &id_strings {
+                    Some(a) if a.is_valid(i) => out.append_value(a.value(i)),
+                    _ => out.append_value(format!("{}/{}:{line}", source.config.name, file_name)),
+                }
+            }
+            out.finish()
+        }
+    };
     let src: ArrayRef = Arc::new(StringArray::from(vec![source.config.name.as_str(); n]));
     let texts = arrow::compute::cast(&texts, &DataType::Utf8)?;
     let mut columns: Vec<ArrayRef> = vec![Arc::new(id), src, texts];
