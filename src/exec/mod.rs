@@ -148,6 +148,8 @@ fn produce(plan: &Plan, opts: &RunOptions, tx: mpsc::SyncSender<Unit>, stop: &At
                             return;
                         }
                     }
+                    // Compressed bytes read after the last chunk (trailers, buffering) still
+                    // count towards the progress bar: an empty unit carries them.
                     let rest = file.bytes.saturating_sub(last);
                     if rest > 0
                         && !send(
