@@ -154,7 +154,30 @@ impl EnTokenizer {
     /// `len(split_into_sentences(text))`: the number of sentences the sentencizer finds; 1 for
     /// a text without tokens (datatrove then returns the whole text as one sentence).
     pub fn sentence_count(&self, text: &str) -> usize {
-        self.with_doc(text, |toks| sentence_starts(text, toks).count().max(1))
+        self.with_doc(text, |toks| sentence_starts(text, spans(toks)).count().max(1))
+    }
+
+    /// [`EnTokenizer::sentence_count`] and `len(split_into_words(text))` from one tokenization.
+    pub fn sentence_and_word_count(&self, text: &str) -> (usize, usize) {
+        self.with_doc(text, |toks| {
+            let words = toks.iter().filter(|t| !t.space).count();
+            (sentence_starts(text, spans(toks)).count().max(1), words)
+        })
+    }
+
+    /// Every token as `(start, end, whitespace_only)` byte offsets into `text`.
+    pub fn token_spans(&self, text: &str) -> Vec<(usize, usize, bool)> {
+        self.with_doc(text, |toks| spans(toks).collect())
+    }
+
+    /// [`EnTokenizer::sentence_count`] of a text from its tokens as [`Self::token_spans`]
+    /// gives them (offsets into `text`): for a part of a longer text that starts and ends
+    /// next to whitespace, the longer text's tokens inside it are the part's own tokens.
+    pub fn sentence_count_of(
+        text: &str,
+        toks: impl Iterator<Item = (usize, usize, bool)>,
+    ) -> usize {
+        sentence_starts(text, toks).count().max(1)
     }
 
     /// datatrove `split_into_sentences(text)`: each sentence runs from the end of the previous
@@ -165,7 +188,7 @@ impl EnTokenizer {
             let mut out = Vec::new();
             let mut from = 0;
             let mut prev: Option<usize> = None;
-            for i in sentence_starts(text, toks) {
+            for i in sentence_starts(text, spans(toks)) {
                 if let Some(p) = prev
                     && p < i
                 {
@@ -427,21 +450,28 @@ fn is_punct_token(s: &str) -> bool {
 }
 
 /// Indices of the tokens that start a sentence (the sentencizer's `predict`).
-fn sentence_starts<'t>(text: &'t str, toks: &'t [Tok]) -> impl Iterator<Item = usize> + 't {
+fn spans(toks: &[Tok]) -> impl Iterator<Item = (usize, usize, bool)> + '_ {
+    toks.iter().map(|t| (t.start, t.end, t.space))
+}
+
+fn sentence_starts<'t>(
+    text: &'t str,
+    toks: impl Iterator<Item = (usize, usize, bool)> + 't,
+) -> impl Iterator<Item = usize> + 't {
     let mut seen_period = false;
-    toks.iter().enumerate().filter_map(move |(i, t)| {
+    toks.enumerate().filter_map(move |(i, (start, end, space))| {
         if i == 0 {
-            seen_period = !t.space && is_sent_punct_char(&text[t.start..t.end]);
+            seen_period = !space && is_sent_punct_char(&text[start..end]);
             return Some(0);
         }
-        if t.space {
+        if space {
             if seen_period {
                 seen_period = false;
                 return Some(i);
             }
             return None;
         }
-        let s = &text[t.start..t.end];
+        let s = &text[start..end];
         let in_punct = is_sent_punct_char(s);
         if seen_period && !in_punct && !is_punct_token(s) {
             seen_period = false;

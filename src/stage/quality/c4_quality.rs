@@ -3,6 +3,7 @@
 //! notices, removes citation markers, rejects documents with "lorem ipsum" or `{`, or fewer
 //! than five sentences, and rewrites the text to the kept lines.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{Array, RecordBatch, StringBuilder};
@@ -11,12 +12,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::constants::{C4_CITATION_REGEX, C4_END_PUNCTUATION, C4_POLICY_SUBSTRINGS};
-use super::en_tokenizer;
+use super::{WordSplitter, en_tokenizer};
 use crate::error::Result;
 use crate::stage::{
     BatchContext, BuildContext, BuiltStage, Filter, FilterMode, StageBuilder, Verdict,
     string_column,
 };
+use crate::text::EnTokenizer;
 use crate::text::pystr::{py_split_whitespace, py_splitlines, py_strip};
 
 /// C4 quality filter, as datatrove 0.10.1 defines it (defaults included). Reasons:
@@ -100,6 +102,9 @@ impl StageBuilder for C4QualityConfig {
 pub struct C4Quality {
     cfg: C4QualityConfig,
     citation: Regex,
+    /// Any of the lower-case substrings the checks look for: most lines match none, and one
+    /// search replaces eight.
+    needles: Regex,
 }
 
 /// The outcome for one document.
@@ -113,23 +118,50 @@ pub enum C4Outcome {
 impl C4Quality {
     /// Builds the filter.
     pub fn new(cfg: C4QualityConfig) -> Self {
-        C4Quality { cfg, citation: Regex::new(C4_CITATION_REGEX).expect("valid citation regex") }
+        let needles = ["lorem ipsum", "javascript"].iter().chain(C4_POLICY_SUBSTRINGS);
+        let needles = needles.map(|s| regex::escape(s)).collect::<Vec<_>>().join("|");
+        C4Quality {
+            cfg,
+            citation: Regex::new(C4_CITATION_REGEX).expect("valid citation regex"),
+            needles: Regex::new(&needles).expect("valid literal alternation"),
+        }
     }
 
     /// Applies the filter to one text.
     pub fn apply(&self, text: &str) -> C4Outcome {
         let c = &self.cfg;
+        if c.min_num_sentences != -1 && c.split_paragraph {
+            // The text's tokens (usually cached by the Gopher filters before this one) give
+            // each kept line's sentences and words without tokenizing the line again.
+            WordSplitter::SpacyEn.with_tokens(text, |toks| self.apply_with(text, Some(toks)))
+        } else {
+            self.apply_with(text, None)
+        }
+    }
+
+    /// [`Self::apply`], with the tokens of `text` when sentences are counted.
+    fn apply_with(&self, text: &str, toks: Option<&[(usize, usize, bool)]>) -> C4Outcome {
+        let c = &self.cfg;
+        let mut cursor = 0usize;
         let mut sentences: i64 = 0;
-        let mut kept: Vec<std::borrow::Cow<str>> = Vec::new();
+        let mut kept: Vec<Cow<str>> = Vec::new();
+        // spaCy words of the kept lines, counted while splitting sentences
+        let counting = c.min_num_sentences != -1 && c.split_paragraph;
+        let mut words_kept = 0usize;
+        let mut lower = String::new();
         for line in py_splitlines(text) {
             let line = py_strip(line);
-            let words: Vec<&str> = py_split_whitespace(line).collect();
-            if c.max_word_length != -1
-                && words.iter().any(|w| w.chars().count() as i64 > c.max_word_length)
-            {
+            let (mut n_words, mut too_long) = (0u64, false);
+            for w in py_split_whitespace(line) {
+                n_words += 1;
+                too_long |= c.max_word_length != -1
+                    && w.len() as i64 > c.max_word_length
+                    && w.chars().count() as i64 > c.max_word_length;
+            }
+            if too_long {
                 continue;
             }
-            let line: std::borrow::Cow<str> = if c.remove_citations && line.contains('[') {
+            let line: Cow<str> = if c.remove_citations && line.contains('[') {
                 self.citation.replace_all(line, "")
             } else {
                 line.into()
@@ -139,25 +171,42 @@ impl C4Quality {
             {
                 continue;
             }
-            if (words.len() as u64) < c.min_words_per_line {
+            if n_words < c.min_words_per_line {
                 continue;
             }
-            let lower = line.to_lowercase();
-            if c.filter_lorem_ipsum && lower.contains("lorem ipsum") {
+            // Python `line.lower()`; ASCII lines lower-case byte by byte into a reused buffer
+            lower.clear();
+            if line.is_ascii() {
+                lower.extend(line.chars().map(|ch| ch.to_ascii_lowercase()));
+            } else {
+                lower.push_str(&line.to_lowercase());
+            }
+            let any = self.needles.is_match(&lower);
+            if c.filter_lorem_ipsum && any && lower.contains("lorem ipsum") {
                 return C4Outcome::Reject("lorem_ipsum");
             }
-            if c.filter_javascript && lower.contains("javascript") {
+            if c.filter_javascript && any && lower.contains("javascript") {
                 continue;
             }
             if c.filter_curly_bracket && line.contains('{') {
                 return C4Outcome::Reject("curly_bracket");
             }
-            if c.filter_policy && C4_POLICY_SUBSTRINGS.iter().any(|p| lower.contains(p)) {
+            if c.filter_policy && any && C4_POLICY_SUBSTRINGS.iter().any(|p| lower.contains(p)) {
                 continue;
             }
             if c.min_num_sentences != -1 {
-                sentences +=
-                    if c.split_paragraph { en_tokenizer().sentence_count(&line) as i64 } else { 1 };
+                sentences += if c.split_paragraph {
+                    let (s, w) = match (toks, &line) {
+                        (Some(toks), Cow::Borrowed(part)) => {
+                            line_counts(text, part, toks, &mut cursor)
+                        }
+                        _ => en_tokenizer().sentence_and_word_count(&line),
+                    };
+                    words_kept += w;
+                    s as i64
+                } else {
+                    1
+                };
             }
             kept.push(line);
         }
@@ -165,8 +214,35 @@ impl C4Quality {
             return C4Outcome::Reject("too_few_sentences");
         }
         let joined = kept.join(if c.split_paragraph { "\n" } else { " " });
-        C4Outcome::Keep(py_strip(&joined).to_string())
+        let out = py_strip(&joined).to_string();
+        if counting {
+            super::remember_word_count(&out, words_kept);
+        }
+        C4Outcome::Keep(out)
     }
+}
+
+/// Sentences and words of `part`, a stripped line of `text` (so whitespace or the text's ends
+/// surround it), from the tokens of `text` that lie inside it; `cursor` moves forward over
+/// `toks` as the lines go.
+fn line_counts(
+    text: &str,
+    part: &str,
+    toks: &[(usize, usize, bool)],
+    cursor: &mut usize,
+) -> (usize, usize) {
+    let a = part.as_ptr() as usize - text.as_ptr() as usize;
+    let b = a + part.len();
+    while *cursor < toks.len() && toks[*cursor].0 < a {
+        *cursor += 1;
+    }
+    let mut end = *cursor;
+    while end < toks.len() && toks[end].0 < b {
+        end += 1;
+    }
+    let inside = &toks[*cursor..end];
+    let words = inside.iter().filter(|t| !t.2).count();
+    (EnTokenizer::sentence_count_of(text, inside.iter().copied()), words)
 }
 
 impl Filter for C4Quality {
@@ -215,6 +291,44 @@ mod tests {
             apply(text).unwrap(),
             "The river runs past the old mill. It is cold.\nWe walked along the bank. The sun was low. Birds sang.\nThe end came at last."
         );
+    }
+
+    #[test]
+    fn line_counts_from_the_text_tokens_equal_tokenizing_each_line() {
+        let tricky = "  Dr. Smith paid $3.50.\u{a0} It's   fine :) \r\n\tNext line: e.g. this.\x0bOne\u{2028}two. \n\n";
+        let mut texts = vec![tricky.to_string()];
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpora");
+        match std::fs::read_dir(&dir) {
+            Ok(entries) => {
+                for e in entries.flatten() {
+                    let f = std::fs::File::open(e.path()).unwrap();
+                    let r = std::io::BufReader::new(zstd::Decoder::new(f).unwrap());
+                    for line in std::io::BufRead::lines(r) {
+                        let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+                        if let Some(t) = v.get("text").and_then(|t| t.as_str()) {
+                            texts.push(t.to_string());
+                        }
+                    }
+                }
+            }
+            Err(e) => eprintln!("skipping the corpora ({}: {e})", dir.display()),
+        }
+        let en = en_tokenizer();
+        let mut lines = 0;
+        for text in &texts {
+            let toks = en.token_spans(text);
+            let mut cursor = 0;
+            for line in py_splitlines(text) {
+                let part = py_strip(line);
+                if part.is_empty() {
+                    continue;
+                }
+                lines += 1;
+                let got = line_counts(text, part, &toks, &mut cursor);
+                assert_eq!(got, en.sentence_and_word_count(part), "{part:?}");
+            }
+        }
+        assert!(lines > 3);
     }
 
     #[test]

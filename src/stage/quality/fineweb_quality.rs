@@ -115,7 +115,7 @@ impl FinewebQuality {
         if dup_chars as f64 / non_newline > c.char_duplicates_ratio {
             return Some("char_dup_ratio");
         }
-        let words = c.words.words(text).len() as f64;
+        let words = c.words.count(text) as f64;
         let newlines = text.bytes().filter(|b| *b == b'\n').count() as f64;
         if newlines / words > c.new_line_ratio {
             return Some("list_ratio");

@@ -119,19 +119,73 @@ impl StageBuilder for GopherQualityConfig {
 /// The filter, usable directly on strings.
 pub struct GopherQuality {
     cfg: GopherQualityConfig,
-    stop_words: HashSet<String>,
+    stop_words: StopWords,
+    /// `is_punctuation` for each ASCII byte.
+    ascii_punct: [bool; 128],
 }
 
-/// Python `s.count(sub)`: non-overlapping occurrences.
-fn count(text: &str, sub: &str) -> usize {
-    text.matches(sub).count()
+/// The stop words, matched case-sensitively; `found` counts the distinct ones among `words`.
+struct StopWords {
+    list: Vec<String>,
+    set: HashSet<String>,
+    /// Word lengths in bytes that some stop word has (bit k: length k, up to 63).
+    lens: u64,
+}
+
+impl StopWords {
+    fn new(words: &[String]) -> Self {
+        let set: HashSet<String> = words.iter().cloned().collect();
+        let mut list: Vec<String> = set.iter().cloned().collect();
+        list.sort();
+        let lens = list.iter().fold(0u64, |m, w| m | 1u64.checked_shl(w.len() as u32).unwrap_or(0));
+        StopWords { list, set, lens }
+    }
+
+    fn found(&self, words: &[&str]) -> usize {
+        if self.list.len() > 64 || self.list.iter().any(|w| w.len() > 63) {
+            let found: HashSet<&str> =
+                words.iter().copied().filter(|w| self.set.contains(*w)).collect();
+            return found.len();
+        }
+        let mut mask = 0u64;
+        for w in words {
+            if w.len() < 64
+                && self.lens & (1 << w.len()) != 0
+                && let Some(k) = self.list.iter().position(|s| s == w)
+            {
+                mask |= 1 << k;
+            }
+        }
+        mask.count_ones() as usize
+    }
+}
+
+/// Python `text.count("#")` and `text.count("...") + text.count("…")` (non-overlapping: a run
+/// of k dots holds k / 3 of them).
+fn symbol_counts(text: &str) -> (usize, usize) {
+    let b = text.as_bytes();
+    let hashes = b.iter().filter(|c| **c == b'#').count();
+    let (mut ellipses, mut run) = (0usize, 0usize);
+    for &c in b {
+        if c == b'.' {
+            run += 1;
+        } else {
+            ellipses += run / 3;
+            run = 0;
+        }
+    }
+    ellipses += run / 3;
+    // U+2026 is E2 80 A6; A6 is a continuation byte, so the triple identifies it
+    ellipses += b.windows(3).filter(|w| *w == [0xE2, 0x80, 0xA6]).count();
+    (hashes, ellipses)
 }
 
 impl GopherQuality {
     /// Builds the filter.
     pub fn new(cfg: GopherQualityConfig) -> Self {
-        let stop_words = cfg.stop_words.iter().cloned().collect();
-        GopherQuality { cfg, stop_words }
+        let stop_words = StopWords::new(&cfg.stop_words);
+        let ascii_punct = std::array::from_fn(|b| is_punctuation(char::from(b as u8)));
+        GopherQuality { cfg, stop_words, ascii_punct }
     }
 
     /// The reason the reference gives for rejecting `text`, or `None` to keep it.
@@ -143,12 +197,27 @@ impl GopherQuality {
     pub fn decide_words(&self, text: &str, words: &[&str]) -> Option<&'static str> {
         let c = &self.cfg;
         let n_words = words.len() as f64;
-        let (mut n_non_symbol, mut non_symbol_chars) = (0u64, 0u64);
+        let (mut n_non_symbol, mut non_symbol_chars, mut alpha) = (0u64, 0u64, 0usize);
         for w in words {
-            if w.chars().any(|ch| !is_punctuation(ch)) {
+            let (non_symbol, chars, is_alpha) = if w.is_ascii() {
+                let b = w.as_bytes();
+                (
+                    b.iter().any(|c| !self.ascii_punct[*c as usize]),
+                    b.len(),
+                    b.iter().any(u8::is_ascii_alphabetic),
+                )
+            } else {
+                (
+                    w.chars().any(|ch| !is_punctuation(ch)),
+                    w.chars().count(),
+                    w.chars().any(is_py_alpha),
+                )
+            };
+            if non_symbol {
                 n_non_symbol += 1;
-                non_symbol_chars += w.chars().count() as u64;
+                non_symbol_chars += chars as u64;
             }
+            alpha += usize::from(is_alpha);
         }
         if on_u(c.min_doc_words).is_some_and(|m| n_non_symbol < m) {
             return Some("gopher_short_doc");
@@ -169,10 +238,11 @@ impl GopherQuality {
             return Some("gopher_above_avg_threshold");
         }
         if let Some(m) = on(c.max_symbol_word_ratio) {
-            if count(text, "#") as f64 / n_words > m {
+            let (hashes, ellipses) = symbol_counts(text);
+            if hashes as f64 / n_words > m {
                 return Some("gopher_too_many_hashes");
             }
-            if (count(text, "...") + count(text, "…")) as f64 / n_words > m {
+            if ellipses as f64 / n_words > m {
                 return Some("gopher_too_many_ellipsis");
             }
         }
@@ -194,18 +264,11 @@ impl GopherQuality {
         if on(c.max_ellipsis_lines_ratio).is_some_and(|m| ellipsis as f64 / lines as f64 > m) {
             return Some("gopher_too_many_end_ellipsis");
         }
-        if let Some(m) = on(c.max_non_alpha_words_ratio) {
-            let alpha = words.iter().filter(|w| w.chars().any(is_py_alpha)).count();
-            if (alpha as f64 / n_words) < m {
-                return Some("gopher_below_alpha_threshold");
-            }
+        if on(c.max_non_alpha_words_ratio).is_some_and(|m| (alpha as f64 / n_words) < m) {
+            return Some("gopher_below_alpha_threshold");
         }
-        if let Some(m) = on_u(c.min_stop_words) {
-            let found: HashSet<&str> =
-                words.iter().copied().filter(|w| self.stop_words.contains(*w)).collect();
-            if (found.len() as u64) < m {
-                return Some("gopher_enough_stop_words");
-            }
+        if on_u(c.min_stop_words).is_some_and(|m| (self.stop_words.found(words) as u64) < m) {
+            return Some("gopher_enough_stop_words");
         }
         None
     }
@@ -228,6 +291,14 @@ mod tests {
 
     fn prose(n: usize) -> String {
         "The farmer and the dog walk to the river with care. ".repeat(n)
+    }
+
+    #[test]
+    fn symbol_counts_are_python_str_count() {
+        let text = "a.. b... c.... d...... e……. #x## …...";
+        let py = |sub: &str| text.matches(sub).count();
+        assert_eq!(symbol_counts(text), (py("#"), py("...") + py("…")));
+        assert_eq!(symbol_counts("......."), (0, 2));
     }
 
     #[test]

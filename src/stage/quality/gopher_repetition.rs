@@ -171,6 +171,10 @@ impl GopherRepetition {
         c.words.with_words(text, |words| {
             let table = WordTable::new(words);
             for ((n, frac), reason) in c.top_n_grams.iter().zip(&self.top_reasons) {
+                // a bound at or under the threshold decides without counting
+                if table.top_duplicate_bound(*n).is_some_and(|b| b as f64 / text_len <= *frac) {
+                    continue;
+                }
                 if let Some(top) = table.top_duplicate_chars(*n)
                     && top as f64 / text_len > *frac
                 {

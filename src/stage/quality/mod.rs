@@ -51,43 +51,115 @@ impl WordSplitter {
     /// see the same texts, and one batch is processed on one thread, so the second filter
     /// does not tokenize again.
     pub fn with_words<R>(self, text: &str, f: impl FnOnce(&[&str]) -> R) -> R {
-        let key = (xxhash_rust::xxh3::xxh3_64(text.as_bytes()), text.len(), self);
-        let cached = WORDS.with(|c| c.borrow().map.get(&key).cloned());
-        let spans = match cached {
-            Some(s) => s,
-            None => {
-                let base = text.as_ptr() as usize;
-                let spans: Spans = self
-                    .words(text)
-                    .iter()
-                    .map(|w| {
-                        let start = w.as_ptr() as usize - base;
-                        (start as u32, (start + w.len()) as u32)
-                    })
-                    .collect();
-                WORDS.with(|c| {
-                    let mut c = c.borrow_mut();
-                    if c.map.len() >= CACHE_DOCS || c.words + spans.len() > CACHE_WORDS {
-                        c.map.clear();
-                        c.words = 0;
-                    }
-                    c.words += spans.len();
-                    c.map.insert(key, spans.clone());
-                });
-                spans
-            }
+        let words: Vec<&str> = match self.cached_spans(text) {
+            Some(spans) => spans
+                .iter()
+                .filter(|(_, e)| e & SPACE_BIT == 0)
+                .map(|&(s, e)| &text[s as usize..e as usize])
+                .collect(),
+            None => self.words(text),
         };
-        let words: Vec<&str> = spans.iter().map(|&(s, e)| &text[s as usize..e as usize]).collect();
         f(&words)
     }
+
+    /// Calls `f` with every token of `text` as `(start, end, whitespace_only)` byte offsets
+    /// (`spacy_en` also yields whitespace tokens, which are not words), cached as
+    /// [`Self::with_words`] is.
+    pub fn with_tokens<R>(self, text: &str, f: impl FnOnce(&[(usize, usize, bool)]) -> R) -> R {
+        let toks: Vec<(usize, usize, bool)> = match self.cached_spans(text) {
+            Some(spans) => spans
+                .iter()
+                .map(|&(s, e)| (s as usize, (e & !SPACE_BIT) as usize, e & SPACE_BIT != 0))
+                .collect(),
+            None => self.token_spans(text),
+        };
+        f(&toks)
+    }
+
+    fn token_spans(self, text: &str) -> Vec<(usize, usize, bool)> {
+        match self {
+            WordSplitter::SpacyEn => en_tokenizer().token_spans(text),
+            WordSplitter::Whitespace => {
+                let base = text.as_ptr() as usize;
+                py_split_whitespace(text)
+                    .map(|w| {
+                        let start = w.as_ptr() as usize - base;
+                        (start, start + w.len(), false)
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The token spans of `text` from this thread's cache, tokenizing (and remembering) on a
+    /// miss; `None` for texts of 2 GiB or more, which are not cached.
+    fn cached_spans(self, text: &str) -> Option<Spans> {
+        if text.len() >= SPACE_BIT as usize {
+            return None;
+        }
+        let key = (xxhash_rust::xxh3::xxh3_64(text.as_bytes()), text.len(), self);
+        if let Some(s) = WORDS.with(|c| c.borrow().map.get(&key).cloned()) {
+            return Some(s);
+        }
+        let spans: Spans = self
+            .token_spans(text)
+            .into_iter()
+            .map(|(s, e, space)| (s as u32, e as u32 | if space { SPACE_BIT } else { 0 }))
+            .collect();
+        WORDS.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.map.len() >= CACHE_DOCS || c.words + spans.len() > CACHE_WORDS {
+                c.map.clear();
+                c.words = 0;
+            }
+            c.words += spans.len();
+            c.map.insert(key, spans.clone());
+        });
+        Some(spans)
+    }
+}
+
+/// Marks a whitespace token in a cached span's end offset (texts under 2 GiB are cached).
+const SPACE_BIT: u32 = 1 << 31;
+
+impl WordSplitter {
+    /// `len(words(text))`, using a count remembered for this exact text on this thread (see
+    /// [`remember_word_count`]) when there is one.
+    pub fn count(self, text: &str) -> usize {
+        match self {
+            WordSplitter::SpacyEn => {
+                let key = (xxhash_rust::xxh3::xxh3_64(text.as_bytes()), text.len());
+                match COUNTS.with(|c| c.borrow().get(&key).copied()) {
+                    Some(n) => n,
+                    None => en_tokenizer().words(text).len(),
+                }
+            }
+            WordSplitter::Whitespace => py_split_whitespace(text).count(),
+        }
+    }
+}
+
+/// Remembers on this thread that `text` has `words` `spacy_en` words. `c4_quality` counts the
+/// words of the text it writes while it splits the kept lines into sentences (the words of
+/// lines joined by `"\n"` are the words of each line, since spaCy tokenizes between
+/// whitespace), so `fineweb_quality` does not tokenize that text again.
+pub fn remember_word_count(text: &str, words: usize) {
+    let key = (xxhash_rust::xxh3::xxh3_64(text.as_bytes()), text.len());
+    COUNTS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CACHE_DOCS {
+            c.clear();
+        }
+        c.insert(key, words);
+    });
 }
 
 /// Documents whose words one thread remembers.
 const CACHE_DOCS: usize = 8192;
-/// Words one thread remembers (8 bytes each).
+/// Tokens one thread remembers (8 bytes each).
 const CACHE_WORDS: usize = 8 << 20;
 
-/// Word spans (byte ranges) of one text.
+/// Token spans (byte ranges; [`SPACE_BIT`] set on whitespace tokens) of one text.
 type Spans = std::rc::Rc<[(u32, u32)]>;
 
 #[derive(Default)]
@@ -98,6 +170,8 @@ struct WordCache {
 
 thread_local! {
     static WORDS: std::cell::RefCell<WordCache> = std::cell::RefCell::new(WordCache::default());
+    static COUNTS: std::cell::RefCell<std::collections::HashMap<(u64, usize), usize>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// datatrove `find_duplicates`: walks `items` in order; an item seen before adds 1 to the
