@@ -67,8 +67,54 @@ pub fn py_rstrip(s: &str) -> &str {
 }
 
 /// Python `s.split()` (no argument): the non-empty runs between [`is_py_space`] characters.
-pub fn py_split_whitespace(s: &str) -> impl Iterator<Item = &str> + '_ {
-    s.split(is_py_space).filter(|w| !w.is_empty())
+pub fn py_split_whitespace(s: &str) -> PySplitWhitespace<'_> {
+    PySplitWhitespace { s, pos: 0 }
+}
+
+/// Iterator returned by [`py_split_whitespace`]; ASCII bytes are classified without decoding.
+#[derive(Debug, Clone)]
+pub struct PySplitWhitespace<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl PySplitWhitespace<'_> {
+    /// The end of the run from `i` whose characters are (`space`) or are not whitespace.
+    #[inline]
+    fn run_end(&self, mut i: usize, space: bool) -> usize {
+        let b = self.s.as_bytes();
+        while i < b.len() {
+            let c = b[i];
+            if c < 0x80 {
+                if is_py_space_ascii(c) != space {
+                    break;
+                }
+                i += 1;
+            } else {
+                let ch = self.s[i..].chars().next().expect("char boundary");
+                if is_py_space(ch) != space {
+                    break;
+                }
+                i += ch.len_utf8();
+            }
+        }
+        i
+    }
+}
+
+impl<'a> Iterator for PySplitWhitespace<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let start = self.run_end(self.pos, true);
+        if start >= self.s.len() {
+            self.pos = start;
+            return None;
+        }
+        let end = self.run_end(start, false);
+        self.pos = end;
+        Some(&self.s[start..end])
+    }
 }
 
 /// Whether `c` ends a line for Python `str.splitlines()`: `\n \r \v \f \x1c \x1d \x1e \x85`
@@ -207,6 +253,11 @@ mod tests {
         assert_eq!(py_split_whitespace(s).collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!(py_split_whitespace("  ").count(), 0);
         assert_eq!(py_split_whitespace("a\u{200b}b").collect::<Vec<_>>(), ["a\u{200b}b"]);
+        for s in ["", " ", "a", " a\x1cb\u{a0}c\u{3000}d\u{85}é\u{2028} ", "ü ü\tü\x1f\u{200b}"]
+        {
+            let chars: Vec<&str> = s.split(is_py_space).filter(|w| !w.is_empty()).collect();
+            assert_eq!(py_split_whitespace(s).collect::<Vec<_>>(), chars, "{s:?}");
+        }
         assert_eq!(py_len("héllo"), 5);
     }
 

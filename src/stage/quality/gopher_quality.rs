@@ -130,6 +130,13 @@ struct StopWords {
     set: HashSet<String>,
     /// Word lengths in bytes that some stop word has (bit k: length k, up to 63).
     lens: u64,
+    /// Each stop word of up to 8 bytes packed into an integer with its length.
+    packed: Vec<(u64, usize)>,
+}
+
+/// The bytes of a word of up to 8 bytes in one integer.
+fn pack(w: &str) -> u64 {
+    w.bytes().rev().fold(0u64, |k, c| k << 8 | u64::from(c))
 }
 
 impl StopWords {
@@ -138,7 +145,11 @@ impl StopWords {
         let mut list: Vec<String> = set.iter().cloned().collect();
         list.sort();
         let lens = list.iter().fold(0u64, |m, w| m | 1u64.checked_shl(w.len() as u32).unwrap_or(0));
-        StopWords { list, set, lens }
+        let packed = list
+            .iter()
+            .map(|w| if w.len() <= 8 { (pack(w), w.len()) } else { (0, usize::MAX) })
+            .collect();
+        StopWords { list, set, lens, packed }
     }
 
     fn found(&self, words: &[&str]) -> usize {
@@ -151,7 +162,12 @@ impl StopWords {
         for w in words {
             if w.len() < 64
                 && self.lens & (1 << w.len()) != 0
-                && let Some(k) = self.list.iter().position(|s| s == w)
+                && let Some(k) = if w.len() <= 8 {
+                    let (p, len) = (pack(w), w.len());
+                    self.packed.iter().position(|s| *s == (p, len))
+                } else {
+                    self.list.iter().position(|s| s == w)
+                }
             {
                 mask |= 1 << k;
             }
@@ -175,8 +191,7 @@ fn symbol_counts(text: &str) -> (usize, usize) {
         }
     }
     ellipses += run / 3;
-    // U+2026 is E2 80 A6; A6 is a continuation byte, so the triple identifies it
-    ellipses += b.windows(3).filter(|w| *w == [0xE2, 0x80, 0xA6]).count();
+    ellipses += text.matches('…').count();
     (hashes, ellipses)
 }
 

@@ -23,34 +23,75 @@ const SEP: u64 = b' ' as u64 + 1;
 const PREFILTER_MIN: usize = 256;
 /// Prefilter bits per gram (a unique gram shares its bucket with another about 1/8 of the time).
 const PREFILTER_BITS: usize = 8;
+/// Bytes of the anchor that starts each `""`-joined gram (see [`WordTable::anchors`]).
+const ANCHOR: usize = 16;
 /// Marks a top-gram key made from a byte hash rather than packed word ids.
 const HASHED: u64 = u64::MAX;
 
-/// Multiplicative inverse of an odd number modulo 2^64 (Newton's iteration).
-const fn inverse(a: u64) -> u64 {
-    let mut x = a;
-    let mut i = 0;
-    while i < 6 {
-        x = x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x)));
-        i += 1;
-    }
-    x
-}
+/// Powers `B^k` for strings shorter than this are read from [`POW`].
+const POW_TABLE: usize = 1024;
 
-const BASE_INV: u64 = inverse(BASE);
-
-/// `B^k` and `B^-k` for short words.
-const fn powers(b: u64) -> [u64; 64] {
-    let mut t = [1u64; 64];
+const fn powers() -> [u64; POW_TABLE] {
+    let mut t = [1u64; POW_TABLE];
     let mut k = 1;
-    while k < 64 {
-        t[k] = t[k - 1].wrapping_mul(b);
+    while k < POW_TABLE {
+        t[k] = t[k - 1].wrapping_mul(BASE);
         k += 1;
     }
     t
 }
-const POW: [u64; 64] = powers(BASE);
-const POW_INV: [u64; 64] = powers(BASE_INV);
+static POW: [u64; POW_TABLE] = powers();
+
+/// `B^k` (modulo 2^64).
+#[inline]
+fn pow(k: usize) -> u64 {
+    match POW.get(k) {
+        Some(p) => *p,
+        None => {
+            let (mut r, mut b, mut e) = (1u64, BASE, k);
+            while e > 0 {
+                if e & 1 == 1 {
+                    r = r.wrapping_mul(b);
+                }
+                b = b.wrapping_mul(b);
+                e >>= 1;
+            }
+            r
+        }
+    }
+}
+
+/// The polynomial hash of `bytes` (each byte + 1, base [`BASE`]); short words sum independent
+/// products instead of one multiply chain.
+#[inline]
+fn word_hash(bytes: &[u8]) -> u64 {
+    let n = bytes.len();
+    if n <= 32 {
+        let p = &POW[..n];
+        bytes
+            .iter()
+            .zip(p.iter().rev())
+            .fold(0u64, |h, (b, p)| h.wrapping_add((u64::from(*b) + 1).wrapping_mul(*p)))
+    } else {
+        bytes.iter().fold(0u64, |h, b| h.wrapping_mul(BASE).wrapping_add(u64::from(*b) + 1))
+    }
+}
+
+/// Candidates ahead of the current one whose table slot is prefetched.
+const AHEAD: usize = 8;
+
+/// Asks the CPU to start loading the cache line of `slot`: a hint with no effect on results.
+#[inline(always)]
+fn prefetch<T>(slot: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and changes no memory; `slot` is a live reference.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>((slot as *const T).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = slot;
+}
 
 #[inline]
 fn mix(lo: u64, hi: u64) -> u64 {
@@ -63,7 +104,7 @@ fn mix(lo: u64, hi: u64) -> u64 {
 
 #[derive(Clone, Copy, Default)]
 struct VocabSlot {
-    hash: u64,
+    key: u64,
     id: u32,
     epoch: u32,
 }
@@ -96,15 +137,30 @@ struct Scratch {
     chars: Vec<u32>,
     bytes: Vec<u32>,
     spaced_words: Vec<u32>,
-    /// Prefix hash of `"".join(words[..k])` and `B^len`, `B^-len` of it.
-    cat: Vec<(u64, u64, u64)>,
-    /// Same for `" ".join(words[..k])`.
-    spaced: Vec<(u64, u64, u64)>,
+    /// Per word: its hash.
+    word_hashes: Vec<u64>,
+    /// Prefix hash of `"".join(words[..k])`.
+    cat: Vec<u64>,
+    /// Prefix hash of `" ".join(words[..k])`, built on first use (empty until then).
+    spaced: Vec<u64>,
     vocab: Vec<VocabSlot>,
     top: Vec<TopSlot>,
     dup: Vec<DupSlot>,
     seen: Vec<u64>,
     again: Vec<u64>,
+    /// The words' bytes without separators, then [`ANCHOR`] zero bytes.
+    squeezed: Vec<u8>,
+    /// Per word: whether the [`ANCHOR`] bytes that start at it in `squeezed` may occur at
+    /// another word's start (built on first use: empty until then).
+    anchor_repeats: Vec<bool>,
+    anchor_hashes: Vec<u64>,
+    /// Per position: how many bigrams in a row from it may repeat (after the 2-gram pass,
+    /// for documents without `' '` in a word; empty otherwise). An n-gram whose n - 1
+    /// bigrams do not all repeat occurs once.
+    pair_runs: Vec<u32>,
+    /// The grams of one pass that may repeat: position, key and its mixed hash.
+    top_cands: Vec<(u32, (u64, u64), u64)>,
+    dup_cands: Vec<(u32, u64)>,
     epoch: u32,
 }
 
@@ -140,31 +196,28 @@ thread_local! {
 struct Prefilter {
     on: bool,
     shift: u32,
-    /// Marks that landed on an already seen bucket (bounds the distinct repeated keys).
-    repeats: usize,
 }
 
 impl Prefilter {
     fn new(s: &mut Scratch, grams: usize) -> Self {
         if grams < PREFILTER_MIN {
-            return Prefilter { on: false, shift: 0, repeats: grams };
+            return Prefilter { on: false, shift: 0 };
         }
         let bits = (PREFILTER_BITS * grams).next_power_of_two();
         s.seen.clear();
         s.seen.resize(bits / 64, 0);
         s.again.clear();
         s.again.resize(bits / 64, 0);
-        Prefilter { on: true, shift: 64 - bits.trailing_zeros(), repeats: 0 }
+        Prefilter { on: true, shift: 64 - bits.trailing_zeros() }
     }
 
     #[inline]
-    fn mark(&mut self, s: &mut Scratch, h: u64) {
+    fn mark(&self, s: &mut Scratch, h: u64) {
         let b = (h >> self.shift) as usize;
         let (w, bit) = (b / 64, 1u64 << (b % 64));
         let seen = s.seen[w];
         s.again[w] |= seen & bit;
         s.seen[w] = seen | bit;
-        self.repeats += usize::from(seen & bit != 0);
     }
 
     #[inline]
@@ -174,11 +227,6 @@ impl Prefilter {
         }
         let b = (h >> self.shift) as usize;
         s.again[b / 64] & (1u64 << (b % 64)) != 0
-    }
-
-    /// Table capacity for the keys that may repeat (at most twice the repeated marks).
-    fn table_cap(&self) -> usize {
-        4 * self.repeats.max(4)
     }
 }
 
@@ -191,7 +239,7 @@ pub struct WordTable<'a> {
 impl Drop for WordTable<'_> {
     fn drop(&mut self) {
         let mut s = std::mem::take(self.s.get_mut());
-        if s.cat.capacity() > 1 << 22 {
+        if s.cat.capacity() > 1 << 22 || s.vocab.len() > 1 << 22 {
             // do not keep a huge scratch per thread after one huge document
             s = Scratch { epoch: s.epoch, ..Scratch::default() };
         }
@@ -219,64 +267,49 @@ impl<'a> WordTable<'a> {
         }
         s.cat.clear();
         s.cat.reserve(n + 1);
+        s.word_hashes.clear();
+        s.word_hashes.reserve(n);
         s.spaced.clear();
-        s.spaced.reserve(n + 1);
+        s.anchor_repeats.clear();
+        s.pair_runs.clear();
         s.chars.push(0);
         s.bytes.push(0);
         s.spaced_words.push(0);
-        s.cat.push((0, 1, 1));
-        s.spaced.push((0, 1, 1));
+        s.cat.push(0);
         let epoch = s.next_epoch();
         let mut mask = table(&mut s.vocab, 1024);
         for (k, w) in words.iter().enumerate() {
-            let mut h = 0u64;
-            let mut space = false;
-            for &b in w.as_bytes() {
-                h = h.wrapping_mul(BASE).wrapping_add(u64::from(b) + 1);
-                space |= b == b' ';
-            }
-            let (p, q) = match (POW.get(w.len()), POW_INV.get(w.len())) {
-                (Some(p), Some(q)) => (*p, *q),
-                _ => w.bytes().fold((1u64, 1u64), |(p, q), _| {
-                    (p.wrapping_mul(BASE), q.wrapping_mul(BASE_INV))
-                }),
-            };
-            let (ch, cp, cq) = s.cat[k];
-            s.cat.push((
-                ch.wrapping_mul(p).wrapping_add(h),
-                cp.wrapping_mul(p),
-                cq.wrapping_mul(q),
-            ));
-            let (mut sh, mut sp, mut sq) = s.spaced[k];
-            if k > 0 {
-                sh = sh.wrapping_mul(BASE).wrapping_add(SEP);
-                sp = sp.wrapping_mul(BASE);
-                sq = sq.wrapping_mul(BASE_INV);
-            }
-            s.spaced.push((
-                sh.wrapping_mul(p).wrapping_add(h),
-                sp.wrapping_mul(p),
-                sq.wrapping_mul(q),
-            ));
+            let b = w.as_bytes();
+            let h = word_hash(b);
+            let space = b.contains(&b' ');
+            s.word_hashes.push(h);
+            s.cat.push(s.cat[k].wrapping_mul(pow(b.len())).wrapping_add(h));
             let chars = if w.is_ascii() { w.len() } else { w.chars().count() } as u32;
             s.chars.push(s.chars[k] + chars);
             s.bytes.push(s.bytes[k] + w.len() as u32);
             s.spaced_words.push(s.spaced_words[k] + u32::from(space));
-            // intern
+            // intern: a word of up to 7 bytes is its own key (bytes and length), a longer one is
+            // keyed by its hash and compared with the word that made the entry
             if 2 * s.reps.len() >= mask {
                 mask = Self::grow_vocab(&mut s, epoch);
             }
-            let mut slot = (mix(h, 0) as usize) & mask;
+            let key = if b.len() < 8 {
+                let packed = b.iter().rev().fold(0u64, |k, c| k << 8 | u64::from(*c));
+                packed | (b.len() as u64) << 56
+            } else {
+                h | 0xFF << 56
+            };
+            let mut slot = (mix(key, 0) as usize) & mask;
             let id = loop {
                 let v = s.vocab[slot];
                 if v.epoch != epoch {
                     let id = s.reps.len() as u32;
-                    s.vocab[slot] = VocabSlot { hash: h, id, epoch };
+                    s.vocab[slot] = VocabSlot { key, id, epoch };
                     s.reps.push(k as u32);
                     s.id_counts.push(1);
                     break id;
                 }
-                if v.hash == h && words[s.reps[v.id as usize] as usize] == *w {
+                if v.key == key && (b.len() < 8 || words[s.reps[v.id as usize] as usize] == *w) {
                     s.id_counts[v.id as usize] += 1;
                     break v.id;
                 }
@@ -295,7 +328,7 @@ impl<'a> WordTable<'a> {
         s.vocab.clear();
         let mask = table(&mut s.vocab, cap);
         for v in old {
-            let mut slot = (mix(v.hash, 0) as usize) & mask;
+            let mut slot = (mix(v.key, 0) as usize) & mask;
             while s.vocab[slot].epoch == epoch {
                 slot = (slot + 1) & mask;
             }
@@ -307,21 +340,36 @@ impl<'a> WordTable<'a> {
     /// Hash of `"".join(words[i..i + n])`, in O(1) from the prefix hashes.
     #[inline]
     fn cat_hash(s: &Scratch, i: usize, n: usize) -> u64 {
-        let (hi, _, qi) = s.cat[i];
-        let (he, pe, _) = s.cat[i + n];
-        he.wrapping_sub(hi.wrapping_mul(pe.wrapping_mul(qi)))
+        let len = (s.bytes[i + n] - s.bytes[i]) as usize;
+        s.cat[i + n].wrapping_sub(s.cat[i].wrapping_mul(pow(len)))
     }
 
-    /// Hash of `" ".join(words[i..i + n])`.
+    /// Builds the `" "`-joined prefix hashes if they are not built yet.
+    fn build_spaced(s: &mut Scratch) {
+        if !s.spaced.is_empty() {
+            return;
+        }
+        s.spaced.reserve(s.word_hashes.len() + 1);
+        s.spaced.push(0);
+        for k in 0..s.word_hashes.len() {
+            let mut h = s.spaced[k];
+            if k > 0 {
+                h = h.wrapping_mul(BASE).wrapping_add(SEP);
+            }
+            let len = (s.bytes[k + 1] - s.bytes[k]) as usize;
+            s.spaced.push(h.wrapping_mul(pow(len)).wrapping_add(s.word_hashes[k]));
+        }
+    }
+
+    /// Hash of `" ".join(words[i..i + n])` (after [`Self::build_spaced`]).
     fn spaced_hash(s: &Scratch, i: usize, n: usize) -> u64 {
         // The prefix before word i ends with the separator (for i > 0).
-        let (mut hi, _, mut qi) = s.spaced[i];
+        let mut hi = s.spaced[i];
         if i > 0 {
             hi = hi.wrapping_mul(BASE).wrapping_add(SEP);
-            qi = qi.wrapping_mul(BASE_INV);
         }
-        let (he, pe, _) = s.spaced[i + n];
-        he.wrapping_sub(hi.wrapping_mul(pe.wrapping_mul(qi)))
+        let len = (s.bytes[i + n] - s.bytes[i]) as usize + n - 1;
+        s.spaced[i + n].wrapping_sub(hi.wrapping_mul(pow(len)))
     }
 
     /// The exact key of the `" "`-joined gram at `i`: packed ids, or a byte hash (to be
@@ -363,23 +411,58 @@ impl<'a> WordTable<'a> {
         let total = (self.words.len() + 1).checked_sub(n).filter(|t| *t > 0)?;
         let mut guard = self.s.borrow_mut();
         let s = &mut *guard;
-        let mut pre = Prefilter::new(s, total);
-        if pre.on {
+        if n > 4 || s.spaced_words[self.words.len()] != 0 {
+            Self::build_spaced(s);
+        }
+        let len = self.words.len();
+        let tuples = s.spaced_words[len] == 0;
+        let mut cands = std::mem::take(&mut s.top_cands);
+        cands.clear();
+        if n > 2 && tuples && s.pair_runs.len() + 1 == len {
             for i in 0..total {
-                let (lo, hi) = Self::top_key(s, i, n);
-                pre.mark(s, mix(lo, hi));
+                if s.pair_runs[i] as usize >= n - 1 {
+                    let key = Self::top_key(s, i, n);
+                    cands.push((i as u32, key, mix(key.0, key.1)));
+                }
             }
+        } else {
+            let pre = Prefilter::new(s, total);
+            if pre.on {
+                for i in 0..total {
+                    let (lo, hi) = Self::top_key(s, i, n);
+                    pre.mark(s, mix(lo, hi));
+                }
+            }
+            let mut runs = std::mem::take(&mut s.pair_runs);
+            runs.clear();
+            for i in 0..total {
+                let key = Self::top_key(s, i, n);
+                let h = mix(key.0, key.1);
+                let may = pre.maybe_repeated(s, h);
+                if may {
+                    cands.push((i as u32, key, h));
+                }
+                if n == 2 && tuples {
+                    runs.push(u32::from(may));
+                }
+            }
+            // consecutive repeating bigrams from each position
+            for i in (0..runs.len().saturating_sub(1)).rev() {
+                if runs[i] != 0 {
+                    runs[i] = runs[i + 1].saturating_add(1);
+                }
+            }
+            s.pair_runs = runs;
         }
         let epoch = s.next_epoch();
-        let mask = table(&mut s.top, pre.table_cap());
+        let mask = table(&mut s.top, 2 * cands.len());
         // (count, first) of the best repeated gram so far
         let (mut best_count, mut best_first) = (0u32, 0u32);
-        for i in 0..total {
-            let key = Self::top_key(s, i, n);
-            let h = mix(key.0, key.1);
-            if !pre.maybe_repeated(s, h) {
-                continue;
+        for (c, &(i, key, h)) in cands.iter().enumerate() {
+            if let Some(ahead) = cands.get(c + AHEAD) {
+                prefetch(&s.top[(ahead.2 as usize) & mask]);
             }
+            let i = i as usize;
             let mut slot = (h as usize) & mask;
             let (count, first) = loop {
                 let t = &s.top[slot];
@@ -398,6 +481,7 @@ impl<'a> WordTable<'a> {
                 (best_count, best_first) = (count, first);
             }
         }
+        s.top_cands = cands;
         // Without a repeated gram every count is 1 and the first gram wins.
         let (count, first) = if best_count >= 2 { (best_count, best_first) } else { (1, 0) };
         if n < s.best.len() {
@@ -421,6 +505,36 @@ impl<'a> WordTable<'a> {
         Some(count as usize * longest)
     }
 
+    /// Marks the words whose anchor (the first [`ANCHOR`] bytes of the unseparated text from
+    /// that word on) may also start at another word. Two equal `""`-joined grams of at least
+    /// [`ANCHOR`] bytes start with equal anchors, whatever their word boundaries, so a gram
+    /// that long starting at an unmarked word occurs once: one pass here serves every n.
+    fn anchors(s: &mut Scratch, words: &[&str]) {
+        if !s.anchor_repeats.is_empty() || words.is_empty() {
+            return;
+        }
+        s.squeezed.clear();
+        s.squeezed.reserve(s.bytes[words.len()] as usize + ANCHOR);
+        for w in words {
+            s.squeezed.extend_from_slice(w.as_bytes());
+        }
+        s.squeezed.extend_from_slice(&[0; ANCHOR]);
+        let pre = Prefilter::new(s, words.len().max(PREFILTER_MIN));
+        s.anchor_hashes.clear();
+        for k in 0..words.len() {
+            let at = s.bytes[k] as usize;
+            let a = &s.squeezed[at..at + ANCHOR];
+            let lo = u64::from_le_bytes(a[..8].try_into().expect("8 bytes"));
+            let hi = u64::from_le_bytes(a[8..16].try_into().expect("8 bytes"));
+            let h = mix(lo, hi);
+            s.anchor_hashes.push(h);
+            pre.mark(s, h);
+        }
+        let mut repeats = std::mem::take(&mut s.anchor_repeats);
+        repeats.extend(s.anchor_hashes.iter().map(|h| pre.maybe_repeated(s, *h)));
+        s.anchor_repeats = repeats;
+    }
+
     /// datatrove `find_all_duplicate(words, n)`: characters of `""`-joined n-grams already
     /// seen, skipping `n` words after each duplicate.
     pub fn all_duplicate_chars(&self, n: usize) -> usize {
@@ -431,23 +545,30 @@ impl<'a> WordTable<'a> {
         let total = len - n + 1;
         let mut guard = self.s.borrow_mut();
         let s = &mut *guard;
-        let mut pre = Prefilter::new(s, total);
-        if pre.on {
-            for i in 0..total {
-                pre.mark(s, mix(Self::cat_hash(s, i, n), 0));
-            }
-        }
+        Self::anchors(s, self.words);
+        // A gram may repeat if its anchor may, or if it is shorter than an anchor.
+        let may_repeat = |s: &Scratch, i: usize| {
+            s.anchor_repeats[i] || ((s.bytes[i + n] - s.bytes[i]) as usize) < ANCHOR
+        };
+        // A gram that occurs once is new and nothing later equals it: the walk goes from one
+        // candidate to the next.
+        let mut cands = std::mem::take(&mut s.dup_cands);
+        cands.clear();
+        cands.extend(
+            (0..total).filter(|i| may_repeat(s, *i)).map(|i| (i as u32, Self::cat_hash(s, i, n))),
+        );
         let epoch = s.next_epoch();
-        let mask = table(&mut s.dup, pre.table_cap());
+        let mask = table(&mut s.dup, 2 * cands.len());
         let (mut idx, mut repeated) = (0usize, 0usize);
-        while idx < total {
-            let h = Self::cat_hash(s, idx, n);
-            let m = mix(h, 0);
-            // A gram that occurs once is new; nothing later can equal it.
-            if !pre.maybe_repeated(s, m) {
-                idx += 1;
+        for (c, &(i, h)) in cands.iter().enumerate() {
+            if (i as usize) < idx {
                 continue;
             }
+            if let Some(ahead) = cands.get(c + AHEAD) {
+                prefetch(&s.dup[(mix(ahead.1, 0) as usize) & mask]);
+            }
+            idx = i as usize;
+            let m = mix(h, 0);
             let mut slot = (m as usize) & mask;
             let seen = loop {
                 let t = s.dup[slot];
@@ -467,6 +588,7 @@ impl<'a> WordTable<'a> {
                 idx += 1;
             }
         }
+        s.dup_cands = cands;
         repeated
     }
 }
@@ -561,6 +683,16 @@ mod tests {
             for width in [3usize, 6, 12] {
                 let w: Vec<&str> =
                     (0..len).map(|_| vocab[(next() % width as u64) as usize]).collect();
+                check(&w, 1..=10);
+            }
+        }
+        // Long words that concatenate into each other: long grams, equal across different
+        // word boundaries, exercise the anchors.
+        let long = ["alphabet", "alpha", "bet", "soup", "alphabetsoup", "betsoup", "xylo", "phone"];
+        for len in [50usize, 3000, 20_000] {
+            for width in [4usize, 8] {
+                let w: Vec<&str> =
+                    (0..len).map(|_| long[(next() % width as u64) as usize]).collect();
                 check(&w, 1..=10);
             }
         }
