@@ -158,6 +158,9 @@ struct Scratch {
     /// for documents without `' '` in a word; empty otherwise). An n-gram whose n - 1
     /// bigrams do not all repeat occurs once.
     pair_runs: Vec<u32>,
+    /// Per word of the vocabulary: `count * len` and `count * (1 + L(count))` (see
+    /// [`WordTable::top_duplicate_bound`]; built on first use, empty until then).
+    vocab_terms: Vec<(u64, u64)>,
     /// The grams of one pass that may repeat: position, key and its mixed hash.
     top_cands: Vec<(u32, (u64, u64), u64)>,
     dup_cands: Vec<(u32, u64)>,
@@ -272,6 +275,7 @@ impl<'a> WordTable<'a> {
         s.spaced.clear();
         s.anchor_repeats.clear();
         s.pair_runs.clear();
+        s.vocab_terms.clear();
         s.chars.push(0);
         s.bytes.push(0);
         s.spaced_words.push(0);
@@ -490,19 +494,67 @@ impl<'a> WordTable<'a> {
         Some(Self::gram_chars(s, first as usize, n, true) * count as usize)
     }
 
-    /// An upper bound on [`Self::top_duplicate_chars`]`(n)` that costs one pass over prefix
-    /// sums: the count of an n-gram is at most the highest count of a shorter gram (its
-    /// prefix) found so far, and its length at most the longest n-gram's. `None` when no bound
-    /// is known; only for words without `' '` (then `" "`-joined grams compare as word tuples).
+    /// An upper bound on [`Self::top_duplicate_chars`]`(n)`, from two facts about any
+    /// n-gram `g` occurring `C` times: every word of `g` occurs at least `C` times, and `g`
+    /// is no longer than its words plus the separators. So
+    /// - `C` is at most the highest count of a shorter gram found so far (its prefix), and
+    ///   `len(g)` at most the longest n-gram's;
+    /// - with `w` the word of `g` with the lowest count `c`, `C <= c` and every other word of
+    ///   `g` occurs at least `c` times, so it is no longer than the longest such word `L(c)`:
+    ///   `len(g) * C <= c * (len(w) + (n - 1) * (1 + L(c)))`; the largest of these over the
+    ///   vocabulary bounds every gram.
+    ///
+    /// `None` when no bound applies: only for words without `' '` (then `" "`-joined grams
+    /// compare as word tuples).
     pub fn top_duplicate_bound(&self, n: usize) -> Option<usize> {
         let s = self.s.borrow();
         let len = self.words.len();
         if n < 2 || n >= s.best.len() || len < n || s.spaced_words[len] != 0 {
             return None;
         }
-        let count = (1..n).rev().map(|m| s.best[m]).find(|c| *c > 0)?;
-        let longest = (0..=len - n).map(|i| s.chars[i + n] - s.chars[i]).max()? as usize + n - 1;
-        Some(count as usize * longest)
+        drop(s);
+        let vocab = self.vocab_bound(n)?;
+        let s = self.s.borrow();
+        let chained = (1..n).rev().map(|m| s.best[m]).find(|c| *c > 0).and_then(|count| {
+            let longest = (0..=len - n).map(|i| s.chars[i + n] - s.chars[i]).max()?;
+            Some(count as usize * (longest as usize + n - 1))
+        });
+        Some(chained.map_or(vocab, |c| c.min(vocab)))
+    }
+
+    /// `max over words w of c * (len(w) + (n - 1) * (1 + L(c)))` (see
+    /// [`Self::top_duplicate_bound`]); the per-word terms are made once per document.
+    fn vocab_bound(&self, n: usize) -> Option<usize> {
+        let mut guard = self.s.borrow_mut();
+        let s = &mut *guard;
+        if s.vocab_terms.is_empty() {
+            let chars = |s: &Scratch, id: usize| {
+                let rep = s.reps[id] as usize;
+                (s.chars[rep + 1] - s.chars[rep]) as u64
+            };
+            // by count, highest first; words of equal count see each other's lengths
+            let mut order: Vec<(u32, u32)> =
+                s.id_counts.iter().enumerate().map(|(id, c)| (*c, id as u32)).collect();
+            order.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+            let mut terms = std::mem::take(&mut s.vocab_terms);
+            let mut longest = 0u64;
+            let mut g = 0;
+            while g < order.len() {
+                let c = order[g].0;
+                let end = g + order[g..].iter().take_while(|(k, _)| *k == c).count();
+                for &(_, id) in &order[g..end] {
+                    longest = longest.max(chars(s, id as usize));
+                }
+                for &(_, id) in &order[g..end] {
+                    let c = u64::from(c);
+                    terms.push((c * chars(s, id as usize), c * (1 + longest)));
+                }
+                g = end;
+            }
+            s.vocab_terms = terms;
+        }
+        let n = (n - 1) as u64;
+        s.vocab_terms.iter().map(|(a, b)| a + n * b).max().map(|b| b as usize)
     }
 
     /// Marks the words whose anchor (the first [`ANCHOR`] bytes of the unseparated text from
