@@ -535,7 +535,7 @@ impl<'a> WordTable<'a> {
             // by count, highest first; words of equal count see each other's lengths
             let mut order: Vec<(u32, u32)> =
                 s.id_counts.iter().enumerate().map(|(id, c)| (*c, id as u32)).collect();
-            order.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+            order.sort_unstable_by_key(|(c, _)| std::cmp::Reverse(*c));
             let mut terms = std::mem::take(&mut s.vocab_terms);
             let mut longest = 0u64;
             let mut g = 0;
