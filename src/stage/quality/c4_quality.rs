@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::constants::{C4_CITATION_REGEX, C4_END_PUNCTUATION, C4_POLICY_SUBSTRINGS};
-use super::{WordSplitter, en_tokenizer};
+use super::{Spans, WordSplitter, en_tokenizer, span};
 use crate::error::Result;
 use crate::stage::{
     BatchContext, BuildContext, BuiltStage, Filter, FilterMode, StageBuilder, Verdict,
@@ -130,19 +130,11 @@ impl C4Quality {
     /// Applies the filter to one text.
     pub fn apply(&self, text: &str) -> C4Outcome {
         let c = &self.cfg;
-        if c.min_num_sentences != -1 && c.split_paragraph {
-            // The text's tokens (usually cached by the Gopher filters before this one) give
-            // each kept line's sentences and words without tokenizing the line again.
-            WordSplitter::SpacyEn.with_tokens(text, |toks| self.apply_with(text, Some(toks)))
-        } else {
-            self.apply_with(text, None)
-        }
-    }
-
-    /// [`Self::apply`], with the tokens of `text` when sentences are counted.
-    fn apply_with(&self, text: &str, toks: Option<&[(usize, usize, bool)]>) -> C4Outcome {
-        let c = &self.cfg;
         let mut cursor = 0usize;
+        // The text's tokens (usually cached by the Gopher filters before this one), fetched at
+        // the first kept line: they give each kept line's sentences and words without
+        // tokenizing the line again.
+        let mut toks: Option<Option<Spans>> = None;
         let mut sentences: i64 = 0;
         let mut kept: Vec<Cow<str>> = Vec::new();
         // spaCy words of the kept lines, counted while splitting sentences
@@ -199,7 +191,9 @@ impl C4Quality {
             }
             if c.min_num_sentences != -1 {
                 sentences += if c.split_paragraph {
-                    let (s, w) = match (toks, &line) {
+                    let toks =
+                        toks.get_or_insert_with(|| WordSplitter::SpacyEn.cached_tokens(text));
+                    let (s, w) = match (toks.as_deref(), &line) {
                         (Some(toks), Cow::Borrowed(part)) => {
                             line_counts(text, part, toks, &mut cursor)
                         }
@@ -228,24 +222,19 @@ impl C4Quality {
 /// Sentences and words of `part`, a stripped line of `text` (so whitespace or the text's ends
 /// surround it), from the tokens of `text` that lie inside it; `cursor` moves forward over
 /// `toks` as the lines go.
-fn line_counts(
-    text: &str,
-    part: &str,
-    toks: &[(usize, usize, bool)],
-    cursor: &mut usize,
-) -> (usize, usize) {
+fn line_counts(text: &str, part: &str, toks: &[(u32, u32)], cursor: &mut usize) -> (usize, usize) {
     let a = part.as_ptr() as usize - text.as_ptr() as usize;
     let b = a + part.len();
-    while *cursor < toks.len() && toks[*cursor].0 < a {
+    while *cursor < toks.len() && (toks[*cursor].0 as usize) < a {
         *cursor += 1;
     }
     let mut end = *cursor;
-    while end < toks.len() && toks[end].0 < b {
+    while end < toks.len() && (toks[end].0 as usize) < b {
         end += 1;
     }
-    let inside = &toks[*cursor..end];
-    let words = inside.iter().filter(|t| !t.2).count();
-    (EnTokenizer::sentence_count_of(text, inside.iter().copied()), words)
+    let inside = || toks[*cursor..end].iter().map(|t| span(*t));
+    let words = inside().filter(|t| !t.2).count();
+    (EnTokenizer::sentence_count_of(text, inside()), words)
 }
 
 impl Filter for C4Quality {
@@ -319,7 +308,7 @@ mod tests {
         let en = en_tokenizer();
         let mut lines = 0;
         for text in &texts {
-            let toks = en.token_spans(text);
+            let toks = WordSplitter::SpacyEn.cached_tokens(text).unwrap();
             let mut cursor = 0;
             for line in py_splitlines(text) {
                 let part = py_strip(line);

@@ -51,7 +51,7 @@ impl WordSplitter {
     /// see the same texts, and one batch is processed on one thread, so the second filter
     /// does not tokenize again.
     pub fn with_words<R>(self, text: &str, f: impl FnOnce(&[&str]) -> R) -> R {
-        let words: Vec<&str> = match self.cached_spans(text) {
+        let words: Vec<&str> = match self.cached_tokens(text) {
             Some(spans) => spans
                 .iter()
                 .filter(|(_, e)| e & SPACE_BIT == 0)
@@ -60,20 +60,6 @@ impl WordSplitter {
             None => self.words(text),
         };
         f(&words)
-    }
-
-    /// Calls `f` with every token of `text` as `(start, end, whitespace_only)` byte offsets
-    /// (`spacy_en` also yields whitespace tokens, which are not words), cached as
-    /// [`Self::with_words`] is.
-    pub fn with_tokens<R>(self, text: &str, f: impl FnOnce(&[(usize, usize, bool)]) -> R) -> R {
-        let toks: Vec<(usize, usize, bool)> = match self.cached_spans(text) {
-            Some(spans) => spans
-                .iter()
-                .map(|&(s, e)| (s as usize, (e & !SPACE_BIT) as usize, e & SPACE_BIT != 0))
-                .collect(),
-            None => self.token_spans(text),
-        };
-        f(&toks)
     }
 
     fn token_spans(self, text: &str) -> Vec<(usize, usize, bool)> {
@@ -91,9 +77,10 @@ impl WordSplitter {
         }
     }
 
-    /// The token spans of `text` from this thread's cache, tokenizing (and remembering) on a
-    /// miss; `None` for texts of 2 GiB or more, which are not cached.
-    fn cached_spans(self, text: &str) -> Option<Spans> {
+    /// Every token of `text` (`spacy_en` also yields whitespace tokens, which are not words)
+    /// from this thread's cache, tokenizing (and remembering) on a miss; [`span`] decodes one.
+    /// `None` for texts of 2 GiB or more, which are not cached.
+    pub(crate) fn cached_tokens(self, text: &str) -> Option<Spans> {
         if text.len() >= SPACE_BIT as usize {
             return None;
         }
@@ -121,6 +108,12 @@ impl WordSplitter {
 
 /// Marks a whitespace token in a cached span's end offset (texts under 2 GiB are cached).
 const SPACE_BIT: u32 = 1 << 31;
+
+/// A cached token as `(start, end, whitespace_only)` byte offsets.
+#[inline]
+pub(crate) fn span((start, end): (u32, u32)) -> (usize, usize, bool) {
+    (start as usize, (end & !SPACE_BIT) as usize, end & SPACE_BIT != 0)
+}
 
 impl WordSplitter {
     /// `len(words(text))`, using a count remembered for this exact text on this thread (see
@@ -160,7 +153,7 @@ const CACHE_DOCS: usize = 8192;
 const CACHE_WORDS: usize = 8 << 20;
 
 /// Token spans (byte ranges; [`SPACE_BIT`] set on whitespace tokens) of one text.
-type Spans = std::rc::Rc<[(u32, u32)]>;
+pub(crate) type Spans = std::rc::Rc<[(u32, u32)]>;
 
 #[derive(Default)]
 struct WordCache {

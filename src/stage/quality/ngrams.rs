@@ -162,12 +162,44 @@ struct Scratch {
     /// [`WordTable::top_duplicate_bound`]; built on first use, empty until then).
     vocab_terms: Vec<(u64, u64)>,
     /// The grams of one pass that may repeat: position, key and its mixed hash.
-    top_cands: Vec<(u32, (u64, u64), u64)>,
+    top_cands: Vec<(u32, u64)>,
     dup_cands: Vec<(u32, u64)>,
     epoch: u32,
 }
 
+/// Bytes of scratch a thread keeps between documents (more is freed after the document).
+const SCRATCH_KEEP: usize = 64 << 20;
+
 impl Scratch {
+    /// Heap bytes held by the buffers.
+    fn retained_bytes(&self) -> usize {
+        fn b<T>(v: &Vec<T>) -> usize {
+            v.capacity() * size_of::<T>()
+        }
+        b(&self.ids)
+            + b(&self.reps)
+            + b(&self.id_counts)
+            + b(&self.best)
+            + b(&self.chars)
+            + b(&self.bytes)
+            + b(&self.spaced_words)
+            + b(&self.word_hashes)
+            + b(&self.cat)
+            + b(&self.spaced)
+            + b(&self.vocab)
+            + b(&self.top)
+            + b(&self.dup)
+            + b(&self.seen)
+            + b(&self.again)
+            + b(&self.squeezed)
+            + b(&self.anchor_repeats)
+            + b(&self.anchor_hashes)
+            + b(&self.pair_runs)
+            + b(&self.vocab_terms)
+            + b(&self.top_cands)
+            + b(&self.dup_cands)
+    }
+
     /// A new epoch: every slot written before reads as empty.
     fn next_epoch(&mut self) -> u32 {
         if self.epoch == u32::MAX {
@@ -179,6 +211,62 @@ impl Scratch {
         self.epoch += 1;
         self.epoch
     }
+}
+
+/// Slots a pass's table starts with; it doubles whenever it is half full, so its size follows
+/// the distinct grams, not the candidates.
+const TABLE_START: usize = 1 << 12;
+
+/// A slot of an epoch-invalidated open-addressing table.
+trait Slot: Copy + Default {
+    fn epoch(&self) -> u32;
+    fn set_epoch(&mut self, epoch: u32);
+    /// The mixed hash that places the slot.
+    fn place(&self) -> u64;
+}
+
+impl Slot for TopSlot {
+    fn epoch(&self) -> u32 {
+        self.epoch
+    }
+    fn set_epoch(&mut self, epoch: u32) {
+        self.epoch = epoch;
+    }
+    fn place(&self) -> u64 {
+        mix(self.key.0, self.key.1)
+    }
+}
+
+impl Slot for DupSlot {
+    fn epoch(&self) -> u32 {
+        self.epoch
+    }
+    fn set_epoch(&mut self, epoch: u32) {
+        self.epoch = epoch;
+    }
+    fn place(&self) -> u64 {
+        mix(self.hash, 0)
+    }
+}
+
+/// The entries of the table `v[..=mask]` of `epoch`.
+fn live<T: Slot>(v: &[T], mask: usize, epoch: u32) -> Vec<T> {
+    v[..=mask].iter().filter(|t| t.epoch() == epoch).copied().collect()
+}
+
+/// Doubles a table into `v`, putting the `live` entries back under epoch `next` (taken after
+/// [`live`], as a new epoch may clear the tables); returns the new mask.
+fn grow<T: Slot>(v: &mut Vec<T>, live: Vec<T>, mask: usize, next: u32) -> usize {
+    let mask = table(v, 2 * (mask + 1));
+    for mut t in live {
+        let mut slot = (t.place() as usize) & mask;
+        while v[slot].epoch() == next {
+            slot = (slot + 1) & mask;
+        }
+        t.set_epoch(next);
+        v[slot] = t;
+    }
+    mask
 }
 
 /// Grows `v` to at least `cap` default slots; returns the mask for `cap` (a power of two).
@@ -242,7 +330,7 @@ pub struct WordTable<'a> {
 impl Drop for WordTable<'_> {
     fn drop(&mut self) {
         let mut s = std::mem::take(self.s.get_mut());
-        if s.cat.capacity() > 1 << 22 || s.vocab.len() > 1 << 22 {
+        if s.retained_bytes() > SCRATCH_KEEP {
             // do not keep a huge scratch per thread after one huge document
             s = Scratch { epoch: s.epoch, ..Scratch::default() };
         }
@@ -426,7 +514,7 @@ impl<'a> WordTable<'a> {
             for i in 0..total {
                 if s.pair_runs[i] as usize >= n - 1 {
                     let key = Self::top_key(s, i, n);
-                    cands.push((i as u32, key, mix(key.0, key.1)));
+                    cands.push((i as u32, mix(key.0, key.1)));
                 }
             }
         } else {
@@ -444,7 +532,7 @@ impl<'a> WordTable<'a> {
                 let h = mix(key.0, key.1);
                 let may = pre.maybe_repeated(s, h);
                 if may {
-                    cands.push((i as u32, key, h));
+                    cands.push((i as u32, h));
                 }
                 if n == 2 && tuples {
                     runs.push(u32::from(may));
@@ -459,19 +547,28 @@ impl<'a> WordTable<'a> {
             s.pair_runs = runs;
         }
         let epoch = s.next_epoch();
-        let mask = table(&mut s.top, 2 * cands.len());
+        let mut epoch = epoch;
+        let mut mask = table(&mut s.top, (2 * cands.len()).min(TABLE_START));
+        let mut entries = 0usize;
         // (count, first) of the best repeated gram so far
         let (mut best_count, mut best_first) = (0u32, 0u32);
-        for (c, &(i, key, h)) in cands.iter().enumerate() {
+        for (c, &(i, h)) in cands.iter().enumerate() {
             if let Some(ahead) = cands.get(c + AHEAD) {
-                prefetch(&s.top[(ahead.2 as usize) & mask]);
+                prefetch(&s.top[(ahead.1 as usize) & mask]);
+            }
+            if 2 * (entries + 1) > mask + 1 {
+                let entries = live(&s.top, mask, epoch);
+                epoch = s.next_epoch();
+                mask = grow(&mut s.top, entries, mask, epoch);
             }
             let i = i as usize;
+            let key = Self::top_key(s, i, n);
             let mut slot = (h as usize) & mask;
             let (count, first) = loop {
                 let t = &s.top[slot];
                 if t.epoch != epoch {
                     s.top[slot] = TopSlot { key, first: i as u32, count: 1, epoch };
+                    entries += 1;
                     break (1, i as u32);
                 }
                 if t.key == key && (key.1 != HASHED || self.same(s, t.first as usize, i, n, true)) {
@@ -610,7 +707,9 @@ impl<'a> WordTable<'a> {
             (0..total).filter(|i| may_repeat(s, *i)).map(|i| (i as u32, Self::cat_hash(s, i, n))),
         );
         let epoch = s.next_epoch();
-        let mask = table(&mut s.dup, 2 * cands.len());
+        let mut epoch = epoch;
+        let mut mask = table(&mut s.dup, (2 * cands.len()).min(TABLE_START));
+        let mut entries = 0usize;
         let (mut idx, mut repeated) = (0usize, 0usize);
         for (c, &(i, h)) in cands.iter().enumerate() {
             if (i as usize) < idx {
@@ -619,6 +718,11 @@ impl<'a> WordTable<'a> {
             if let Some(ahead) = cands.get(c + AHEAD) {
                 prefetch(&s.dup[(mix(ahead.1, 0) as usize) & mask]);
             }
+            if 2 * (entries + 1) > mask + 1 {
+                let entries = live(&s.dup, mask, epoch);
+                epoch = s.next_epoch();
+                mask = grow(&mut s.dup, entries, mask, epoch);
+            }
             idx = i as usize;
             let m = mix(h, 0);
             let mut slot = (m as usize) & mask;
@@ -626,6 +730,7 @@ impl<'a> WordTable<'a> {
                 let t = s.dup[slot];
                 if t.epoch != epoch {
                     s.dup[slot] = DupSlot { hash: h, first: idx as u32, epoch };
+                    entries += 1;
                     break false;
                 }
                 if t.hash == h && self.same(s, t.first as usize, idx, n, false) {
