@@ -165,12 +165,12 @@ impl EnTokenizer {
         })
     }
 
-    /// Every token as `(start, end, whitespace_only)` byte offsets into `text`.
-    pub fn token_spans(&self, text: &str) -> Vec<(usize, usize, bool)> {
-        self.with_doc(text, |toks| spans(toks).collect())
+    /// `f` of every token as `(start, end, whitespace_only)` byte offsets into `text`.
+    pub fn map_tokens<T>(&self, text: &str, f: impl FnMut((usize, usize, bool)) -> T) -> Vec<T> {
+        self.with_doc(text, |toks| spans(toks).map(f).collect())
     }
 
-    /// [`EnTokenizer::sentence_count`] of a text from its tokens as [`Self::token_spans`]
+    /// [`EnTokenizer::sentence_count`] of a text from its tokens as [`Self::map_tokens`]
     /// gives them (offsets into `text`): for a part of a longer text that starts and ends
     /// next to whitespace, the longer text's tokens inside it are the part's own tokens.
     pub fn sentence_count_of(
@@ -449,11 +449,11 @@ fn is_punct_token(s: &str) -> bool {
     s.chars().all(is_unicode_punct)
 }
 
-/// Indices of the tokens that start a sentence (the sentencizer's `predict`).
 fn spans(toks: &[Tok]) -> impl Iterator<Item = (usize, usize, bool)> + '_ {
     toks.iter().map(|t| (t.start, t.end, t.space))
 }
 
+/// Indices of the tokens that start a sentence (the sentencizer's `predict`).
 fn sentence_starts<'t>(
     text: &'t str,
     toks: impl Iterator<Item = (usize, usize, bool)> + 't,

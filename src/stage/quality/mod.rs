@@ -62,21 +62,6 @@ impl WordSplitter {
         f(&words)
     }
 
-    fn token_spans(self, text: &str) -> Vec<(usize, usize, bool)> {
-        match self {
-            WordSplitter::SpacyEn => en_tokenizer().token_spans(text),
-            WordSplitter::Whitespace => {
-                let base = text.as_ptr() as usize;
-                py_split_whitespace(text)
-                    .map(|w| {
-                        let start = w.as_ptr() as usize - base;
-                        (start, start + w.len(), false)
-                    })
-                    .collect()
-            }
-        }
-    }
-
     /// Every token of `text` (`spacy_en` also yields whitespace tokens, which are not words)
     /// from this thread's cache, tokenizing (and remembering) on a miss; [`span`] decodes one.
     /// `None` for texts of 2 GiB or more, which are not cached.
@@ -88,11 +73,21 @@ impl WordSplitter {
         if let Some(s) = WORDS.with(|c| c.borrow().map.get(&key).cloned()) {
             return Some(s);
         }
-        let spans: Spans = self
-            .token_spans(text)
-            .into_iter()
-            .map(|(s, e, space)| (s as u32, e as u32 | if space { SPACE_BIT } else { 0 }))
-            .collect();
+        let encode = |(s, e, space): (usize, usize, bool)| {
+            (s as u32, e as u32 | if space { SPACE_BIT } else { 0 })
+        };
+        let spans: Spans = match self {
+            WordSplitter::SpacyEn => en_tokenizer().map_tokens(text, encode).into(),
+            WordSplitter::Whitespace => {
+                let base = text.as_ptr() as usize;
+                py_split_whitespace(text)
+                    .map(|w| {
+                        let start = w.as_ptr() as usize - base;
+                        encode((start, start + w.len(), false))
+                    })
+                    .collect()
+            }
+        };
         WORDS.with(|c| {
             let mut c = c.borrow_mut();
             if c.map.len() >= CACHE_DOCS || c.words + spans.len() > CACHE_WORDS {

@@ -237,6 +237,18 @@ impl Slot for TopSlot {
     }
 }
 
+impl Slot for VocabSlot {
+    fn epoch(&self) -> u32 {
+        self.epoch
+    }
+    fn set_epoch(&mut self, epoch: u32) {
+        self.epoch = epoch;
+    }
+    fn place(&self) -> u64 {
+        mix(self.key, 0)
+    }
+}
+
 impl Slot for DupSlot {
     fn epoch(&self) -> u32 {
         self.epoch
@@ -290,11 +302,18 @@ struct Prefilter {
 }
 
 impl Prefilter {
+    /// A prefilter for `grams` keys; off (every key may repeat) for fewer than
+    /// [`PREFILTER_MIN`], where the table is small anyway.
     fn new(s: &mut Scratch, grams: usize) -> Self {
         if grams < PREFILTER_MIN {
             return Prefilter { on: false, shift: 0 };
         }
-        let bits = (PREFILTER_BITS * grams).next_power_of_two();
+        Self::always(s, grams)
+    }
+
+    /// A prefilter for `grams` keys, whatever their number.
+    fn always(s: &mut Scratch, grams: usize) -> Self {
+        let bits = (PREFILTER_BITS * grams).next_power_of_two().max(64);
         s.seen.clear();
         s.seen.resize(bits / 64, 0);
         s.again.clear();
@@ -368,7 +387,7 @@ impl<'a> WordTable<'a> {
         s.bytes.push(0);
         s.spaced_words.push(0);
         s.cat.push(0);
-        let epoch = s.next_epoch();
+        let mut epoch = s.next_epoch();
         let mut mask = table(&mut s.vocab, 1024);
         for (k, w) in words.iter().enumerate() {
             let b = w.as_bytes();
@@ -383,7 +402,9 @@ impl<'a> WordTable<'a> {
             // intern: a word of up to 7 bytes is its own key (bytes and length), a longer one is
             // keyed by its hash and compared with the word that made the entry
             if 2 * s.reps.len() >= mask {
-                mask = Self::grow_vocab(&mut s, epoch);
+                let entries = live(&s.vocab, mask, epoch);
+                epoch = s.next_epoch();
+                mask = grow(&mut s.vocab, entries, mask, epoch);
             }
             let key = if b.len() < 8 {
                 let packed = b.iter().rev().fold(0u64, |k, c| k << 8 | u64::from(*c));
@@ -411,22 +432,6 @@ impl<'a> WordTable<'a> {
         }
         s.best[1] = s.id_counts.iter().copied().max().unwrap_or(0);
         WordTable { words, s: RefCell::new(s) }
-    }
-
-    /// Doubles the vocabulary table, re-inserting the current epoch's entries.
-    fn grow_vocab(s: &mut Scratch, epoch: u32) -> usize {
-        let old: Vec<VocabSlot> = s.vocab.iter().filter(|v| v.epoch == epoch).copied().collect();
-        let cap = 2 * (s.reps.len().max(512)) * 2;
-        s.vocab.clear();
-        let mask = table(&mut s.vocab, cap);
-        for v in old {
-            let mut slot = (mix(v.key, 0) as usize) & mask;
-            while s.vocab[slot].epoch == epoch {
-                slot = (slot + 1) & mask;
-            }
-            s.vocab[slot] = v;
-        }
-        mask
     }
 
     /// Hash of `"".join(words[i..i + n])`, in O(1) from the prefix hashes.
@@ -668,7 +673,7 @@ impl<'a> WordTable<'a> {
             s.squeezed.extend_from_slice(w.as_bytes());
         }
         s.squeezed.extend_from_slice(&[0; ANCHOR]);
-        let pre = Prefilter::new(s, words.len().max(PREFILTER_MIN));
+        let pre = Prefilter::always(s, words.len());
         s.anchor_hashes.clear();
         for k in 0..words.len() {
             let at = s.bytes[k] as usize;
