@@ -9,9 +9,12 @@
 //! Python 3.11 from the repository root; see its docstring).
 
 mod charset;
+mod chunk_memo;
+pub(crate) mod fxhash;
 pub mod pystr;
 pub mod spacy_en;
 mod spacy_en_affix;
+mod spacy_en_plain;
 #[rustfmt::skip]
 mod spacy_en_data;
 mod spacy_en_special;

@@ -26,15 +26,15 @@
 
 use std::cell::RefCell;
 
+use super::chunk_memo::{ChunkMemo, MEMO_MAX};
 use super::pystr::{is_py_space, is_py_space_ascii, is_unicode_punct};
 use super::spacy_en_affix::AffixRules;
 use super::spacy_en_data as data;
+use super::spacy_en_plain::PlainChars;
 use super::spacy_en_special::{SpecialMatcher, SpecialTable};
 
 /// Byte classes for the chunk scanner.
 const B_SPACE: u8 = 1;
-const B_ALPHA: u8 = 2;
-const B_DIGIT: u8 = 4;
 const B_NON_ASCII: u8 = 8;
 static BYTE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -45,10 +45,6 @@ static BYTE_CLASS: [u8; 256] = {
             B_NON_ASCII
         } else if is_py_space_ascii(b) {
             B_SPACE
-        } else if b.is_ascii_alphabetic() {
-            B_ALPHA
-        } else if b.is_ascii_digit() {
-            B_DIGIT
         } else {
             0
         };
@@ -79,6 +75,8 @@ pub(super) struct Tok {
 #[derive(Debug)]
 pub struct EnTokenizer {
     affix: AffixRules,
+    /// which chunks no affix rule can split
+    plain: PlainChars,
     /// special case text -> its pieces (ORTH)
     specials: SpecialTable,
     /// the special cases matched again as token sequences (`_apply_special_cases`)
@@ -94,6 +92,8 @@ impl Default for EnTokenizer {
 /// Scratch state of one tokenization.
 struct Work {
     toks: Vec<Tok>,
+    /// Splits of recent chunks (only for tokenizing with special cases).
+    memo: ChunkMemo,
     prefixes: Vec<(usize, usize)>,
     suffixes: Vec<(usize, usize)>,
     infixes: Vec<(usize, usize)>,
@@ -103,6 +103,7 @@ impl Work {
     fn new(cap: usize) -> Self {
         Work {
             toks: Vec::with_capacity(cap),
+            memo: ChunkMemo::default(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             infixes: Vec::new(),
@@ -120,6 +121,7 @@ impl EnTokenizer {
     pub fn new() -> Self {
         let mut tok = EnTokenizer {
             affix: AffixRules::new(),
+            plain: PlainChars::new(),
             specials: SpecialTable::new(data::SPECIAL_CASES),
             matcher: SpecialMatcher::empty(),
         };
@@ -266,13 +268,14 @@ impl EnTokenizer {
             if i >= n {
                 break;
             }
-            // non-space run [i, j); `all` keeps the classes common to all its bytes
+            // non-space run [i, j); `acc` ORs its characters' masks (see `PlainChars`)
             let mut j = i;
-            let mut all = B_ALPHA | B_DIGIT;
+            let mut acc = 0u8;
             while j < n {
-                let cls = BYTE_CLASS[b[j] as usize];
+                let x = b[j];
+                let cls = BYTE_CLASS[x as usize];
                 if cls & (B_SPACE | B_NON_ASCII) == 0 {
-                    all &= cls;
+                    acc |= self.plain.ascii(x);
                     j += 1;
                 } else if cls & B_SPACE != 0 {
                     break;
@@ -281,11 +284,11 @@ impl EnTokenizer {
                     if is_py_space(c) {
                         break;
                     }
-                    all = 0;
+                    acc |= self.plain.mask(c);
                     j += c.len_utf8();
                 }
             }
-            self.tokenize_chunk(text, i, j, all != 0, with_special, w);
+            self.tokenize_chunk(text, i, j, PlainChars::plain(acc), with_special, w);
             prev_was_word = true;
             i = j;
         }
@@ -303,12 +306,38 @@ impl EnTokenizer {
         w: &mut Work,
     ) {
         let chunk = &text[a..b];
+        if with_special && !plain && b - a <= MEMO_MAX {
+            // a chunk's tokens depend only on its bytes: reuse the split of an equal chunk
+            if let Some(ends) = w.memo.get(chunk.as_bytes()) {
+                let mut at = a;
+                for &e in ends {
+                    let e = a + usize::from(e);
+                    w.toks.push(Tok { start: at, end: e, space: false });
+                    at = e;
+                }
+                return;
+            }
+            let before = w.toks.len();
+            match self.special(chunk) {
+                Some(pieces) => push_pieces(w, a, pieces),
+                None => self.tokenize_general(text, a, b, with_special, w),
+            }
+            // remember the split if its tokens cover the chunk end to end (they always do)
+            let toks = &w.toks[before..];
+            let contiguous = toks.first().is_some_and(|t| t.start == a)
+                && toks.last().is_some_and(|t| t.end == b)
+                && toks.windows(2).all(|p| p[0].end == p[1].start);
+            if contiguous {
+                let ends = toks.iter().map(|t| t.end - a);
+                w.memo.put(chunk.as_bytes(), ends);
+            }
+            return;
+        }
         if with_special && let Some(pieces) = self.special(chunk) {
             push_pieces(w, a, pieces);
             return;
         }
-        // Only ASCII letters (or only ASCII digits): no prefix, suffix, infix or url rule can
-        // match, so the chunk is one token.
+        // No prefix, suffix, infix or url rule can match (see `PlainChars`): one token.
         if plain {
             w.push(a, b);
             return;
@@ -488,7 +517,7 @@ fn sentence_starts<'t>(
 #[cfg(test)]
 mod tests {
     use super::is_py_space;
-    use super::{EnTokenizer, Work};
+    use super::{EnTokenizer, PlainChars, Work};
 
     fn w(t: &EnTokenizer, s: &str) -> String {
         t.words(s).join(" | ")
@@ -540,6 +569,46 @@ mod tests {
         let mut w = Work::new(8);
         t.tokenize_general(s, 0, s.len(), false, &mut w);
         w.toks.iter().map(|x| s[x.start..x.end].to_string()).collect()
+    }
+
+    /// Whether the scanner would treat `s` as one plain token.
+    fn plain(t: &EnTokenizer, s: &str) -> bool {
+        PlainChars::plain(s.chars().fold(0, |acc, c| acc | t.plain.mask(c)))
+    }
+
+    #[test]
+    fn plain_chunks_are_one_token_in_every_script() {
+        let t = EnTokenizer::new();
+        for s in ["hello", "12345", "más", "že", "Ελληνικά", "привет", "中文", "x86", "ñandú"]
+        {
+            assert!(plain(&t, s), "{s:?} should be plain");
+        }
+        for s in ["5km", "it's", "a.b", "e-mail", "don’t", "(x", "a,b", "10кг", "US$"] {
+            assert!(!plain(&t, s), "{s:?} should not be plain");
+        }
+        // random chunks over letters of several scripts, digits, units and punctuation: a
+        // chunk the masks call plain is one token on the general path
+        let pool: Vec<char> = "abcxyzkmgKMGT0123456789éñüßøæœçàèìòùâêîôûëïÿąęłńśźżčřšžůőű            абвгдеёжзийклмнопрстуфхцчшщъыьэюякмг αβγδεζηθλμπσωΩ אבג عرب हिन्दी 中文日本語한국어            .,;:!?'\"()[]{}-–—_/\\&%$€£#@*+=<>~^|’‘“”…·•°©®™"
+            .chars()
+            .collect();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut plain_seen = 0;
+        for _ in 0..200_000 {
+            let n = 1 + (next() % 8) as usize;
+            let s: String = (0..n).map(|_| pool[(next() % pool.len() as u64) as usize]).collect();
+            if s.chars().any(is_py_space) || !plain(&t, &s) {
+                continue;
+            }
+            plain_seen += 1;
+            assert_eq!(general(&t, &s), std::slice::from_ref(&s), "{s:?}");
+        }
+        assert!(plain_seen > 10_000, "{plain_seen}");
     }
 
     #[test]

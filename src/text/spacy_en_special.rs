@@ -9,52 +9,11 @@
 //! whose first or last token lies in a match looked at before, and replaces each kept match
 //! whose text is a special case by that special case's pieces.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::HashSet;
+
+use super::fxhash::FxMap;
 
 use super::spacy_en::Tok;
-
-/// FxHash (rustc's hasher): fast for the short keys looked up per chunk.
-#[derive(Default, Clone, Copy)]
-struct FxHasher {
-    hash: u64,
-}
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, mut bytes: &[u8]) {
-        while bytes.len() >= 8 {
-            self.add(u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")));
-            bytes = &bytes[8..];
-        }
-        if bytes.len() >= 4 {
-            self.add(u64::from(u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes"))));
-            bytes = &bytes[4..];
-        }
-        for &b in bytes {
-            self.add(u64::from(b));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Hash of a short byte string: its first and last 8 (or 4) bytes and its length, mixed by a
 /// folded 64x64->128 multiply. Strings longer than 16 bytes share a hash when only their middle

@@ -93,6 +93,7 @@ impl StageBuilder for C4QualityConfig {
     }
 
     fn build(&self, cx: &BuildContext) -> Result<BuiltStage> {
+        super::prepare_en_tokenizer();
         crate::stage::require_string(&cx.input_schema, &self.column)?;
         Ok(BuiltStage::Filter(Box::new(C4Quality::new(self.clone())), self.mode))
     }

@@ -79,6 +79,7 @@ impl StageBuilder for FinewebQualityConfig {
     }
 
     fn build(&self, cx: &BuildContext) -> Result<BuiltStage> {
+        self.words.prepare();
         crate::stage::require_string(&cx.input_schema, &self.column)?;
         Ok(BuiltStage::Filter(Box::new(FinewebQuality(self.clone())), self.mode))
     }

@@ -111,6 +111,7 @@ impl StageBuilder for GopherQualityConfig {
     }
 
     fn build(&self, cx: &BuildContext) -> Result<BuiltStage> {
+        self.words.prepare();
         crate::stage::require_string(&cx.input_schema, &self.column)?;
         Ok(BuiltStage::Filter(Box::new(GopherQuality::new(self.clone())), self.mode))
     }

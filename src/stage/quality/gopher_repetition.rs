@@ -95,6 +95,7 @@ impl StageBuilder for GopherRepetitionConfig {
     }
 
     fn build(&self, cx: &BuildContext) -> Result<BuiltStage> {
+        self.words.prepare();
         crate::stage::require_string(&cx.input_schema, &self.column)?;
         Ok(BuiltStage::Filter(Box::new(GopherRepetition::new(self.clone())), self.mode))
     }
@@ -111,28 +112,27 @@ fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
-fn split_runs(text: &str, min: usize) -> Vec<&str> {
-    // Python `re.split(r"\n{min,}", text)`.
-    let mut out = Vec::new();
+/// Python `re.split(r"\n{min,}", text)`.
+fn split_runs(text: &str, min: usize) -> impl Iterator<Item = &str> {
     let b = text.as_bytes();
-    let (mut start, mut i) = (0, 0);
-    while i < b.len() {
-        if b[i] == b'\n' {
-            let mut j = i;
-            while j < b.len() && b[j] == b'\n' {
-                j += 1;
-            }
+    let mut start = Some(0);
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let s = start?;
+        loop {
+            let Some(k) = memchr::memchr(b'\n', &b[from..]) else {
+                start = None;
+                return Some(&text[s..]);
+            };
+            let i = from + k;
+            let j = i + b[i..].iter().take_while(|c| **c == b'\n').count();
+            from = j;
             if j - i >= min {
-                out.push(&text[start..i]);
-                start = j;
+                start = Some(j);
+                return Some(&text[s..i]);
             }
-            i = j;
-        } else {
-            i += 1;
         }
-    }
-    out.push(&text[start..]);
-    out
+    })
 }
 
 impl GopherRepetition {
@@ -152,16 +152,14 @@ impl GopherRepetition {
             return Some("empty");
         }
         let text_len = text.chars().count() as f64;
-        let paragraphs = split_runs(py_strip(text), 2);
-        let (n, dup, chars) = find_duplicates(paragraphs.iter().copied());
+        let (n, dup, chars) = find_duplicates(split_runs(py_strip(text), 2));
         if on(c.dup_para_frac).is_some_and(|t| dup as f64 / n as f64 > t) {
             return Some("dup_para_frac");
         }
         if on(c.dup_para_char_frac).is_some_and(|t| chars as f64 / text_len > t) {
             return Some("dup_para_char_frac");
         }
-        let lines = split_runs(text, 1);
-        let (n, dup, chars) = find_duplicates(lines.iter().copied());
+        let (n, dup, chars) = find_duplicates(split_runs(text, 1));
         if on(c.dup_line_frac).is_some_and(|t| dup as f64 / n as f64 > t) {
             return Some("dup_line_frac");
         }
@@ -208,8 +206,12 @@ mod tests {
 
     #[test]
     fn splits_like_python_re_split() {
-        assert_eq!(split_runs("\na\n\nb\n", 1), vec!["", "a", "b", ""]);
-        assert_eq!(split_runs("a\nb\n\n\nc", 2), vec!["a\nb", "c"]);
+        let split = |t, min| split_runs(t, min).collect::<Vec<_>>();
+        assert_eq!(split("\na\n\nb\n", 1), vec!["", "a", "b", ""]);
+        assert_eq!(split("a\nb\n\n\nc", 2), vec!["a\nb", "c"]);
+        assert_eq!(split("a\nb\n\n\nc", 4), vec!["a\nb\n\n\nc"]);
+        assert_eq!(split("", 1), vec![""]);
+        assert_eq!(split("\n\n", 2), vec!["", ""]);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::text::EnTokenizer;
+use crate::text::fxhash::FxSet;
 use crate::text::pystr::py_split_whitespace;
 
 /// How a quality filter splits text into words.
@@ -37,7 +38,28 @@ pub fn en_tokenizer() -> &'static EnTokenizer {
     EN.get_or_init(EnTokenizer::new)
 }
 
+/// Starts compiling the shared English tokenizer (about 15 ms, mostly its URL regexes) on a
+/// background thread, once per process. Stages call this when they are built, so the first
+/// batch does not wait for the compile; a caller that needs the tokenizer before it is ready
+/// waits for the same compile.
+pub fn prepare_en_tokenizer() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        // without a thread the tokenizer is simply compiled on first use
+        let _ = std::thread::Builder::new().name("sluice-spacy-init".into()).spawn(|| {
+            en_tokenizer();
+        });
+    });
+}
+
 impl WordSplitter {
+    /// Starts compiling what this splitter needs (see [`prepare_en_tokenizer`]).
+    pub fn prepare(self) {
+        if self == WordSplitter::SpacyEn {
+            prepare_en_tokenizer();
+        }
+    }
+
     /// Splits `text` into words.
     pub fn words(self, text: &str) -> Vec<&str> {
         match self {
@@ -165,7 +187,7 @@ thread_local! {
 /// datatrove `find_duplicates`: walks `items` in order; an item seen before adds 1 to the
 /// duplicate count and its length (code points) to the duplicate characters.
 pub fn find_duplicates<'a>(items: impl IntoIterator<Item = &'a str>) -> (usize, usize, usize) {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: FxSet<&str> = FxSet::default();
     let (mut n, mut dup, mut chars) = (0, 0, 0);
     for item in items {
         n += 1;

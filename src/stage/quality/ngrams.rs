@@ -119,6 +119,7 @@ struct TopSlot {
 
 #[derive(Clone, Copy, Default)]
 struct DupSlot {
+    /// The gram's mixed hash.
     hash: u64,
     first: u32,
     epoch: u32,
@@ -137,8 +138,9 @@ struct Scratch {
     chars: Vec<u32>,
     bytes: Vec<u32>,
     spaced_words: Vec<u32>,
-    /// Per word: its hash.
+    /// Per word: its hash, and its vocabulary key.
     word_hashes: Vec<u64>,
+    keys: Vec<u64>,
     /// Prefix hash of `"".join(words[..k])`.
     cat: Vec<u64>,
     /// Prefix hash of `" ".join(words[..k])`, built on first use (empty until then).
@@ -164,6 +166,9 @@ struct Scratch {
     /// The grams of one pass that may repeat: position, key and its mixed hash.
     top_cands: Vec<(u32, u64)>,
     dup_cands: Vec<(u32, u64)>,
+    /// The positions [`WordTable::dup_candidates`] kept for `dup_base_n`-grams (0: none yet).
+    dup_base: Vec<u32>,
+    dup_base_n: usize,
     epoch: u32,
 }
 
@@ -184,6 +189,7 @@ impl Scratch {
             + b(&self.bytes)
             + b(&self.spaced_words)
             + b(&self.word_hashes)
+            + b(&self.keys)
             + b(&self.cat)
             + b(&self.spaced)
             + b(&self.vocab)
@@ -198,6 +204,7 @@ impl Scratch {
             + b(&self.vocab_terms)
             + b(&self.top_cands)
             + b(&self.dup_cands)
+            + b(&self.dup_base)
     }
 
     /// A new epoch: every slot written before reads as empty.
@@ -257,7 +264,7 @@ impl Slot for DupSlot {
         self.epoch = epoch;
     }
     fn place(&self) -> u64 {
-        mix(self.hash, 0)
+        self.hash
     }
 }
 
@@ -381,37 +388,59 @@ impl<'a> WordTable<'a> {
         s.word_hashes.reserve(n);
         s.spaced.clear();
         s.anchor_repeats.clear();
+        s.dup_base_n = 0;
         s.pair_runs.clear();
         s.vocab_terms.clear();
         s.chars.push(0);
         s.bytes.push(0);
         s.spaced_words.push(0);
         s.cat.push(0);
-        let mut epoch = s.next_epoch();
-        let mut mask = table(&mut s.vocab, 1024);
+        s.keys.clear();
+        s.keys.reserve(n);
         for (k, w) in words.iter().enumerate() {
             let b = w.as_bytes();
             let h = word_hash(b);
-            let space = b.contains(&b' ');
             s.word_hashes.push(h);
             s.cat.push(s.cat[k].wrapping_mul(pow(b.len())).wrapping_add(h));
-            let chars = if w.is_ascii() { w.len() } else { w.chars().count() } as u32;
-            s.chars.push(s.chars[k] + chars);
-            s.bytes.push(s.bytes[k] + w.len() as u32);
+            let (key, chars, space) = if b.len() < 8 {
+                // a word of up to 7 bytes is its own key (bytes and length)
+                let packed = b.iter().rev().fold(0u64, |k, c| k << 8 | u64::from(*c));
+                let chars = if packed & 0x8080_8080_8080_8080 == 0 {
+                    b.len()
+                } else {
+                    b.iter().filter(|c| (*c & 0xC0) != 0x80).count()
+                };
+                let spaces = packed ^ 0x2020_2020_2020_2020;
+                let space =
+                    (spaces.wrapping_sub(0x0101_0101_0101_0101) & !spaces & 0x0080_8080_8080_8080)
+                        != 0;
+                (packed | (b.len() as u64) << 56, chars, space)
+            } else {
+                // a longer one is keyed by its hash and compared with the word that made the
+                // entry
+                let chars = if w.is_ascii() { b.len() } else { w.chars().count() };
+                (h | 0xFF << 56, chars, b.contains(&b' '))
+            };
+            s.keys.push(key);
+            s.chars.push(s.chars[k] + chars as u32);
+            s.bytes.push(s.bytes[k] + b.len() as u32);
             s.spaced_words.push(s.spaced_words[k] + u32::from(space));
-            // intern: a word of up to 7 bytes is its own key (bytes and length), a longer one is
-            // keyed by its hash and compared with the word that made the entry
+        }
+        // intern, prefetching the slot of the word a few ahead (the table outgrows the cache
+        // on book-length documents)
+        let mut epoch = s.next_epoch();
+        let mut mask = table(&mut s.vocab, 1024);
+        let keys = std::mem::take(&mut s.keys);
+        for (k, &key) in keys.iter().enumerate() {
+            if let Some(ahead) = keys.get(k + AHEAD) {
+                prefetch(&s.vocab[(mix(*ahead, 0) as usize) & mask]);
+            }
             if 2 * s.reps.len() >= mask {
                 let entries = live(&s.vocab, mask, epoch);
                 epoch = s.next_epoch();
                 mask = grow(&mut s.vocab, entries, mask, epoch);
             }
-            let key = if b.len() < 8 {
-                let packed = b.iter().rev().fold(0u64, |k, c| k << 8 | u64::from(*c));
-                packed | (b.len() as u64) << 56
-            } else {
-                h | 0xFF << 56
-            };
+            let short = key >> 56 != 0xFF;
             let mut slot = (mix(key, 0) as usize) & mask;
             let id = loop {
                 let v = s.vocab[slot];
@@ -422,7 +451,7 @@ impl<'a> WordTable<'a> {
                     s.id_counts.push(1);
                     break id;
                 }
-                if v.key == key && (b.len() < 8 || words[s.reps[v.id as usize] as usize] == *w) {
+                if v.key == key && (short || words[s.reps[v.id as usize] as usize] == words[k]) {
                     s.id_counts[v.id as usize] += 1;
                     break v.id;
                 }
@@ -430,6 +459,7 @@ impl<'a> WordTable<'a> {
             };
             s.ids.push(id);
         }
+        s.keys = keys;
         s.best[1] = s.id_counts.iter().copied().max().unwrap_or(0);
         WordTable { words, s: RefCell::new(s) }
     }
@@ -689,6 +719,34 @@ impl<'a> WordTable<'a> {
         s.anchor_repeats = repeats;
     }
 
+    /// The positions whose `""`-joined n-gram may occur again in the document, each with the
+    /// gram's mixed hash (a bijection of its polynomial hash), in order.
+    ///
+    /// A gram may repeat only if its anchor may (see [`Self::anchors`]) or it is shorter than
+    /// an anchor. Both hold for fewer positions as `n` grows (a longer gram has more bytes), so
+    /// the positions kept for one `n` are the starting set for any larger `n`. A second
+    /// bitmap over the grams' own hashes then drops the grams whose hash occurs once.
+    fn dup_candidates(s: &mut Scratch, n: usize, total: usize, out: &mut Vec<(u32, u64)>) {
+        let (bytes, repeats) = (&s.bytes, &s.anchor_repeats);
+        let may = |i: usize| repeats[i] || ((bytes[i + n] - bytes[i]) as usize) < ANCHOR;
+        if s.dup_base_n != 0 && s.dup_base_n <= n {
+            s.dup_base.retain(|&i| (i as usize) < total && may(i as usize));
+        } else {
+            s.dup_base.clear();
+            s.dup_base.extend((0..total as u32).filter(|&i| may(i as usize)));
+        }
+        s.dup_base_n = n;
+        out.clear();
+        out.extend(s.dup_base.iter().map(|&i| (i, mix(Self::cat_hash(s, i as usize, n), 0))));
+        let pre = Prefilter::new(s, out.len());
+        if pre.on {
+            for &(_, h) in out.iter() {
+                pre.mark(s, h);
+            }
+            out.retain(|&(_, h)| pre.maybe_repeated(s, h));
+        }
+    }
+
     /// datatrove `find_all_duplicate(words, n)`: characters of `""`-joined n-grams already
     /// seen, skipping `n` words after each duplicate.
     pub fn all_duplicate_chars(&self, n: usize) -> usize {
@@ -700,28 +758,21 @@ impl<'a> WordTable<'a> {
         let mut guard = self.s.borrow_mut();
         let s = &mut *guard;
         Self::anchors(s, self.words);
-        // A gram may repeat if its anchor may, or if it is shorter than an anchor.
-        let may_repeat = |s: &Scratch, i: usize| {
-            s.anchor_repeats[i] || ((s.bytes[i + n] - s.bytes[i]) as usize) < ANCHOR
-        };
         // A gram that occurs once is new and nothing later equals it: the walk goes from one
         // candidate to the next.
         let mut cands = std::mem::take(&mut s.dup_cands);
-        cands.clear();
-        cands.extend(
-            (0..total).filter(|i| may_repeat(s, *i)).map(|i| (i as u32, Self::cat_hash(s, i, n))),
-        );
+        Self::dup_candidates(s, n, total, &mut cands);
         let epoch = s.next_epoch();
         let mut epoch = epoch;
         let mut mask = table(&mut s.dup, (2 * cands.len()).min(TABLE_START));
         let mut entries = 0usize;
         let (mut idx, mut repeated) = (0usize, 0usize);
-        for (c, &(i, h)) in cands.iter().enumerate() {
+        for (c, &(i, m)) in cands.iter().enumerate() {
             if (i as usize) < idx {
                 continue;
             }
             if let Some(ahead) = cands.get(c + AHEAD) {
-                prefetch(&s.dup[(mix(ahead.1, 0) as usize) & mask]);
+                prefetch(&s.dup[(ahead.1 as usize) & mask]);
             }
             if 2 * (entries + 1) > mask + 1 {
                 let entries = live(&s.dup, mask, epoch);
@@ -729,16 +780,15 @@ impl<'a> WordTable<'a> {
                 mask = grow(&mut s.dup, entries, mask, epoch);
             }
             idx = i as usize;
-            let m = mix(h, 0);
             let mut slot = (m as usize) & mask;
             let seen = loop {
                 let t = s.dup[slot];
                 if t.epoch != epoch {
-                    s.dup[slot] = DupSlot { hash: h, first: idx as u32, epoch };
+                    s.dup[slot] = DupSlot { hash: m, first: idx as u32, epoch };
                     entries += 1;
                     break false;
                 }
-                if t.hash == h && self.same(s, t.first as usize, idx, n, false) {
+                if t.hash == m && self.same(s, t.first as usize, idx, n, false) {
                     break true;
                 }
                 slot = (slot + 1) & mask;

@@ -1,0 +1,102 @@
+//! A per-thread memo of how the tokenizer split recent non-space chunks of text.
+//!
+//! spaCy tokenizes each whitespace-delimited chunk on its own (special cases, prefixes,
+//! suffixes, infixes; `_apply_special_cases` runs afterwards over the whole token list), so a
+//! chunk's tokens depend only on its bytes. Natural text repeats its chunks (`"said,"`,
+//! `"it."`, `"(the"`, `"don't"`) and the affix rules are the slow part of tokenizing, so the
+//! split of short chunks is remembered: a direct-mapped table keyed by the chunk's bytes, where
+//! a newer chunk replaces an older one in the same slot. A hit returns exactly the tokens the
+//! rules gave the same bytes before.
+
+/// Longest chunk remembered, in bytes.
+pub(super) const MEMO_MAX: usize = 24;
+/// Most tokens of a remembered chunk.
+const MAX_PIECES: usize = 8;
+/// Slots in the table (a power of two): 48 bytes each, so the table stays in the L2 cache.
+const SLOTS: usize = 2048;
+
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    /// The chunk's bytes, zero-padded.
+    key: [u64; 3],
+    /// Chunk length in bytes (0: empty slot).
+    len: u8,
+    /// Number of tokens.
+    pieces: u8,
+    /// End offset of each token in the chunk.
+    ends: [u8; MAX_PIECES],
+}
+
+/// The memo: empty until first used.
+#[derive(Default)]
+pub(super) struct ChunkMemo {
+    slots: Vec<Slot>,
+}
+
+/// A chunk of at most [`MEMO_MAX`] bytes as three zero-padded words, and its slot.
+#[inline]
+fn key(chunk: &[u8]) -> ([u64; 3], usize) {
+    let mut buf = [0u8; MEMO_MAX];
+    buf[..chunk.len()].copy_from_slice(chunk);
+    let word = |i: usize| u64::from_le_bytes(buf[8 * i..8 * i + 8].try_into().expect("8 bytes"));
+    let k = [word(0), word(1), word(2)];
+    let h = (k[0] ^ (chunk.len() as u64).rotate_left(40))
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .rotate_left(23)
+        ^ k[1].wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
+        ^ k[2].wrapping_mul(0x1656_67B1_9E37_79F9);
+    let h = h.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    (k, (h >> 40) as usize & (SLOTS - 1))
+}
+
+impl ChunkMemo {
+    /// The token end offsets remembered for `chunk` (`None` for chunks longer than
+    /// [`MEMO_MAX`] bytes, which are never remembered).
+    #[inline]
+    pub(super) fn get(&self, chunk: &[u8]) -> Option<&[u8]> {
+        if self.slots.is_empty() || chunk.is_empty() || chunk.len() > MEMO_MAX {
+            return None;
+        }
+        let (k, at) = key(chunk);
+        let s = &self.slots[at];
+        (usize::from(s.len) == chunk.len() && s.key == k).then(|| &s.ends[..usize::from(s.pieces)])
+    }
+
+    /// Remembers that `chunk` splits into tokens ending at `ends` (offsets into the chunk).
+    /// A split that does not fit a slot is not remembered.
+    pub(super) fn put(&mut self, chunk: &[u8], ends: impl ExactSizeIterator<Item = usize>) {
+        if ends.len() > MAX_PIECES || chunk.is_empty() || chunk.len() > MEMO_MAX {
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots = vec![Slot::default(); SLOTS];
+        }
+        let (k, at) = key(chunk);
+        let mut slot =
+            Slot { key: k, len: chunk.len() as u8, pieces: ends.len() as u8, ..Slot::default() };
+        for (i, e) in ends.enumerate() {
+            slot.ends[i] = e as u8;
+        }
+        self.slots[at] = slot;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_exact_bytes_only() {
+        let mut m = ChunkMemo::default();
+        assert_eq!(m.get(b"said,"), None);
+        m.put(b"said,", [4, 5].into_iter());
+        assert_eq!(m.get(b"said,"), Some(&[4u8, 5][..]));
+        assert_eq!(m.get(b"said."), None);
+        assert_eq!(m.get(b"said,\0"), None);
+        m.put(&[b'x'; MEMO_MAX + 1], [MEMO_MAX + 1].into_iter());
+        assert_eq!(m.get(&[b'x'; MEMO_MAX + 1]), None);
+        let long = b"a-b-c-d-e";
+        m.put(long, [1, 2, 3, 4, 5, 6, 7, 8, 9].into_iter());
+        assert_eq!(m.get(long), None);
+    }
+}
