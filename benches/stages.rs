@@ -13,9 +13,15 @@ use sluice::stage::registry::StageConfig;
 use sluice::stage::{BatchContext, BuildContext, BuiltStage};
 
 const CORPUS: &str = "../shared/data/corpora/web_c4_en_sample.jsonl.zst";
+/// Web text in many languages (a fifth of its words are not ASCII).
+const DOLMA: &str = "../shared/data/corpora/web_dolma_ccmain2019_sample.jsonl.zst";
 
 fn texts() -> Vec<String> {
-    let f = std::fs::File::open(CORPUS).expect("run from the crate root with ../shared present");
+    texts_of(CORPUS)
+}
+
+fn texts_of(path: &str) -> Vec<String> {
+    let f = std::fs::File::open(path).expect("run from the crate root with ../shared present");
     std::io::BufReader::new(zstd::Decoder::new(f).unwrap())
         .lines()
         .take(512)
@@ -93,6 +99,22 @@ fn benches(c: &mut Criterion) {
     }
 }
 
+/// The spaCy-compatible English tokenizer alone (the quality filters cache its output per
+/// text, so their groups above mostly measure the rest of their work).
+fn tokenizer(c: &mut Criterion) {
+    let t = sluice::text::EnTokenizer::new();
+    let mut g = c.benchmark_group("spacy_en_tokenizer");
+    g.sample_size(10);
+    for (name, path) in [("c4_512_docs", CORPUS), ("dolma_512_docs", DOLMA)] {
+        let texts = texts_of(path);
+        g.throughput(Throughput::Bytes(texts.iter().map(String::len).sum::<usize>() as u64));
+        g.bench_function(name, |bench| {
+            bench.iter(|| texts.iter().map(|x| t.words(x).len()).sum::<usize>())
+        });
+    }
+    g.finish();
+}
+
 /// Pathological documents through the four quality filters: a 50 MB single line and a
 /// million repeated tokens. Cost must stay linear (compare MB/s with the c4 groups).
 fn pathological(c: &mut Criterion) {
@@ -122,5 +144,5 @@ fn pathological(c: &mut Criterion) {
     }
 }
 
-criterion_group!(stages, benches, pathological);
+criterion_group!(stages, benches, tokenizer, pathological);
 criterion_main!(stages);

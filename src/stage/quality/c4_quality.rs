@@ -19,7 +19,7 @@ use crate::stage::{
     string_column,
 };
 use crate::text::EnTokenizer;
-use crate::text::pystr::{py_split_whitespace, py_splitlines, py_strip};
+use crate::text::pystr::{is_py_space_ascii, py_split_whitespace, py_splitlines, py_strip};
 
 /// C4 quality filter, as datatrove 0.10.1 defines it (defaults included). Reasons:
 /// `lorem_ipsum`, `curly_bracket`, `too_few_sentences`. Kept documents get the rewritten text
@@ -144,12 +144,24 @@ impl C4Quality {
         let mut lower = String::new();
         for line in py_splitlines(text) {
             let line = py_strip(line);
+            // `len(line.split())` and whether a word is longer than `max_word_length`; no word
+            // is longer than its line, so short lines skip that check
+            let long_line = c.max_word_length != -1 && line.len() as i64 > c.max_word_length;
             let (mut n_words, mut too_long) = (0u64, false);
-            for w in py_split_whitespace(line) {
-                n_words += 1;
-                too_long |= c.max_word_length != -1
-                    && w.len() as i64 > c.max_word_length
-                    && w.chars().count() as i64 > c.max_word_length;
+            if line.is_ascii() && !long_line {
+                let mut after_space = true;
+                for &b in line.as_bytes() {
+                    let space = is_py_space_ascii(b);
+                    n_words += u64::from(after_space && !space);
+                    after_space = space;
+                }
+            } else {
+                for w in py_split_whitespace(line) {
+                    n_words += 1;
+                    too_long |= long_line
+                        && w.len() as i64 > c.max_word_length
+                        && w.chars().count() as i64 > c.max_word_length;
+                }
             }
             if too_long {
                 continue;
@@ -212,7 +224,11 @@ impl C4Quality {
             return C4Outcome::Reject("too_few_sentences");
         }
         let joined = kept.join(if c.split_paragraph { "\n" } else { " " });
-        let out = py_strip(&joined).to_string();
+        // kept lines are stripped, but citation removal may leave whitespace at an end
+        let out = match py_strip(&joined) {
+            s if s.len() == joined.len() => joined,
+            s => s.to_string(),
+        };
         if counting {
             super::remember_word_count(&out, words_kept);
         }

@@ -6,13 +6,14 @@ use arrow::array::RecordBatch;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::WordSplitter;
 use super::constants::is_terminal_punctuation;
-use super::{WordSplitter, find_duplicates};
 use crate::error::Result;
 use crate::stage::{
     BatchContext, BuildContext, BuiltStage, Filter, FilterMode, StageBuilder, Verdict,
     string_column,
 };
+use crate::text::fxhash::FxSet;
 use crate::text::pystr::py_strip;
 
 /// FineWeb quality filter, as datatrove 0.10.1 defines it (defaults included). Reasons:
@@ -92,33 +93,39 @@ impl FinewebQuality {
     /// The reason the reference gives for rejecting `text`, or `None` to keep it.
     pub fn decide(&self, text: &str) -> Option<&'static str> {
         let c = &self.0;
-        let lines: Vec<&str> = text.split('\n').filter(|l| !py_strip(l).is_empty()).collect();
-        if lines.is_empty() {
+        // one pass over the stripped-nonempty lines gathers every line statistic
+        let mut seen: FxSet<&str> = FxSet::default();
+        let (mut lines, mut punct, mut short, mut dup_chars) = (0usize, 0usize, 0usize, 0usize);
+        for line in text.split('\n') {
+            if py_strip(line).is_empty() {
+                continue;
+            }
+            lines += 1;
+            punct += usize::from(line.chars().next_back().is_some_and(is_terminal_punctuation));
+            let chars = if line.is_ascii() { line.len() } else { line.chars().count() };
+            short += usize::from(chars as u64 <= c.short_line_length);
+            if !seen.insert(line) {
+                dup_chars += chars;
+            }
+        }
+        if lines == 0 {
             return Some("empty");
         }
-        let n = lines.len() as f64;
-        let punct = lines
-            .iter()
-            .filter(|l| l.chars().next_back().is_some_and(is_terminal_punctuation))
-            .count() as f64
-            / n;
+        let n = lines as f64;
+        let punct = punct as f64 / n;
         if punct < c.line_punct_thr && !(punct == 0.0 && c.line_punct_exclude_zero) {
             return Some("line_punct_ratio");
         }
-        let short = lines.iter().filter(|l| l.chars().count() as u64 <= c.short_line_length).count()
-            as f64
-            / n;
-        if short > c.short_line_thr {
+        if short as f64 / n > c.short_line_thr {
             return Some("short_line_ratio");
         }
-        let (_, _, dup_chars) = find_duplicates(lines.iter().copied());
-        let non_newline = text.chars().filter(|ch| *ch != '\n').count() as f64;
+        let newlines = text.bytes().filter(|b| *b == b'\n').count();
+        let non_newline = (text.chars().count() - newlines) as f64;
         if dup_chars as f64 / non_newline > c.char_duplicates_ratio {
             return Some("char_dup_ratio");
         }
         let words = c.words.count(text) as f64;
-        let newlines = text.bytes().filter(|b| *b == b'\n').count() as f64;
-        if newlines / words > c.new_line_ratio {
+        if newlines as f64 / words > c.new_line_ratio {
             return Some("list_ratio");
         }
         None

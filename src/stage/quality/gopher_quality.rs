@@ -121,11 +121,15 @@ impl StageBuilder for GopherQualityConfig {
 pub struct GopherQuality {
     cfg: GopherQualityConfig,
     stop_words: StopWords,
-    /// `is_punctuation` for each ASCII byte.
-    ascii_punct: [bool; 128],
+    /// Per byte: [`B_PUNCT`] (an ASCII `is_punctuation` character), [`B_ALPHA`] (an ASCII
+    /// letter).
+    byte_class: [u8; 256],
 }
 
-/// The stop words, matched case-sensitively; `found` counts the distinct ones among `words`.
+const B_PUNCT: u8 = 1;
+const B_ALPHA: u8 = 2;
+
+/// The stop words, matched case-sensitively; `at_least` counts the distinct ones among `words`.
 struct StopWords {
     list: Vec<String>,
     set: HashSet<String>,
@@ -153,14 +157,23 @@ impl StopWords {
         StopWords { list, set, lens, packed }
     }
 
-    fn found(&self, words: &[&str]) -> usize {
+    /// Whether at least `m` distinct stop words occur among `words` (the scan stops once they
+    /// have).
+    fn at_least(&self, words: &[&str], m: u64) -> bool {
         if self.list.len() > 64 || self.list.iter().any(|w| w.len() > 63) {
-            let found: HashSet<&str> =
-                words.iter().copied().filter(|w| self.set.contains(*w)).collect();
-            return found.len();
+            let mut found: HashSet<&str> = HashSet::new();
+            for w in words {
+                if self.set.contains(*w) && found.insert(w) && found.len() as u64 >= m {
+                    return true;
+                }
+            }
+            return found.len() as u64 >= m;
         }
         let mut mask = 0u64;
         for w in words {
+            if u64::from(mask.count_ones()) >= m {
+                return true;
+            }
             if w.len() < 64
                 && self.lens & (1 << w.len()) != 0
                 && let Some(k) = if w.len() <= 8 {
@@ -173,7 +186,7 @@ impl StopWords {
                 mask |= 1 << k;
             }
         }
-        mask.count_ones() as usize
+        u64::from(mask.count_ones()) >= m
     }
 }
 
@@ -182,14 +195,16 @@ impl StopWords {
 fn symbol_counts(text: &str) -> (usize, usize) {
     let b = text.as_bytes();
     let hashes = b.iter().filter(|c| **c == b'#').count();
-    let (mut ellipses, mut run) = (0usize, 0usize);
-    for &c in b {
-        if c == b'.' {
+    // runs of dots, found by jumping from dot to dot
+    let (mut ellipses, mut run, mut last) = (0usize, 0usize, usize::MAX);
+    for at in memchr::memchr_iter(b'.', b) {
+        if last.wrapping_add(1) == at {
             run += 1;
         } else {
             ellipses += run / 3;
-            run = 0;
+            run = 1;
         }
+        last = at;
     }
     ellipses += run / 3;
     ellipses += text.matches('…').count();
@@ -200,8 +215,19 @@ impl GopherQuality {
     /// Builds the filter.
     pub fn new(cfg: GopherQualityConfig) -> Self {
         let stop_words = StopWords::new(&cfg.stop_words);
-        let ascii_punct = std::array::from_fn(|b| is_punctuation(char::from(b as u8)));
-        GopherQuality { cfg, stop_words, ascii_punct }
+        let byte_class = std::array::from_fn(|b| {
+            let b = b as u8;
+            if !b.is_ascii() {
+                0
+            } else if is_punctuation(char::from(b)) {
+                B_PUNCT
+            } else if b.is_ascii_alphabetic() {
+                B_ALPHA
+            } else {
+                0
+            }
+        });
+        GopherQuality { cfg, stop_words, byte_class }
     }
 
     /// The reason the reference gives for rejecting `text`, or `None` to keep it.
@@ -216,18 +242,23 @@ impl GopherQuality {
         let (mut n_non_symbol, mut non_symbol_chars, mut alpha) = (0u64, 0u64, 0usize);
         for w in words {
             let (non_symbol, chars, is_alpha) = if w.is_ascii() {
+                // both searches usually stop at the first byte
                 let b = w.as_bytes();
+                let class = |c: &u8| self.byte_class[usize::from(*c)];
                 (
-                    b.iter().any(|c| !self.ascii_punct[*c as usize]),
+                    b.iter().any(|c| class(c) & B_PUNCT == 0),
                     b.len(),
-                    b.iter().any(u8::is_ascii_alphabetic),
+                    b.iter().any(|c| class(c) & B_ALPHA != 0),
                 )
             } else {
-                (
-                    w.chars().any(|ch| !is_punctuation(ch)),
-                    w.chars().count(),
-                    w.chars().any(is_py_alpha),
-                )
+                // one pass; each property is looked up only until it is known
+                let (mut non_symbol, mut chars, mut alpha) = (false, 0usize, false);
+                for ch in w.chars() {
+                    chars += 1;
+                    non_symbol = non_symbol || !is_punctuation(ch);
+                    alpha = alpha || is_py_alpha(ch);
+                }
+                (non_symbol, chars, alpha)
             };
             if non_symbol {
                 n_non_symbol += 1;
@@ -283,7 +314,7 @@ impl GopherQuality {
         if on(c.max_non_alpha_words_ratio).is_some_and(|m| (alpha as f64 / n_words) < m) {
             return Some("gopher_below_alpha_threshold");
         }
-        if on_u(c.min_stop_words).is_some_and(|m| (self.stop_words.found(words) as u64) < m) {
+        if on_u(c.min_stop_words).is_some_and(|m| !self.stop_words.at_least(words, m)) {
             return Some("gopher_enough_stop_words");
         }
         None
