@@ -30,7 +30,7 @@ use super::chunk_memo::{ChunkMemo, MEMO_MAX};
 use super::pystr::{is_py_space, is_py_space_ascii, is_unicode_punct};
 use super::spacy_en_affix::AffixRules;
 use super::spacy_en_data as data;
-use super::spacy_en_plain::PlainChars;
+use super::spacy_en_plain::{NON_ASCII_BYTE, PlainChars, SPACE_BYTE};
 use super::spacy_en_special::{SpecialMatcher, SpecialTable};
 
 /// Byte classes for the chunk scanner.
@@ -94,6 +94,8 @@ struct Work {
     toks: Vec<Tok>,
     /// Splits of recent chunks (only for tokenizing with special cases).
     memo: ChunkMemo,
+    /// Scratch for `_apply_special_cases`, which rebuilds the token list.
+    spare: Vec<Tok>,
     prefixes: Vec<(usize, usize)>,
     suffixes: Vec<(usize, usize)>,
     infixes: Vec<(usize, usize)>,
@@ -104,6 +106,7 @@ impl Work {
         Work {
             toks: Vec::with_capacity(cap),
             memo: ChunkMemo::default(),
+            spare: Vec::new(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             infixes: Vec::new(),
@@ -214,11 +217,12 @@ impl EnTokenizer {
         let run = |w: &mut Work| {
             w.toks.clear();
             self.tokenize_into(text, true, w);
-            self.matcher.apply(text, &mut w.toks, &self.specials);
+            self.matcher.apply(text, &mut w.toks, &mut w.spare, &self.specials);
             let r = f(&w.toks);
-            if w.toks.capacity() > 1 << 20 {
+            if w.toks.capacity() > 1 << 20 || w.spare.capacity() > 1 << 20 {
                 // do not keep a huge buffer per thread after one huge document
                 w.toks = Vec::with_capacity(1024);
+                w.spare = Vec::new();
             }
             r
         };
@@ -272,12 +276,11 @@ impl EnTokenizer {
             let mut j = i;
             let mut acc = 0u8;
             while j < n {
-                let x = b[j];
-                let cls = BYTE_CLASS[x as usize];
-                if cls & (B_SPACE | B_NON_ASCII) == 0 {
-                    acc |= self.plain.ascii(x);
+                let info = self.plain.byte(b[j]);
+                if info & (SPACE_BYTE | NON_ASCII_BYTE) == 0 {
+                    acc |= info;
                     j += 1;
-                } else if cls & B_SPACE != 0 {
+                } else if info & SPACE_BYTE != 0 {
                     break;
                 } else {
                     let c = text[j..].chars().next().expect("char boundary");

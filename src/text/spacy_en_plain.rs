@@ -19,6 +19,7 @@
 //! Cyrillic or accented letters is one token without running the rules.
 
 use super::charset::CharSet;
+use super::pystr::is_py_space_ascii;
 use super::spacy_en_affix::{Alt, Body};
 use super::spacy_en_data as data;
 
@@ -28,6 +29,10 @@ pub(super) const FREE: u8 = 1;
 pub(super) const UNIT: u8 = 2;
 /// An ASCII digit.
 pub(super) const DIGIT: u8 = 4;
+/// In [`PlainChars::byte`]: Python whitespace (ASCII).
+pub(super) const SPACE_BYTE: u8 = 0x40;
+/// In [`PlainChars::byte`]: a byte of a non-ASCII character.
+pub(super) const NON_ASCII_BYTE: u8 = 0x80;
 
 /// Characters of the Basic Multilingual Plane that get a mask (others count as [`FREE`]).
 const BMP: usize = 0x10000;
@@ -36,6 +41,8 @@ const BMP: usize = 0x10000;
 #[derive(Debug)]
 pub(super) struct PlainChars {
     masks: Box<[u8]>,
+    /// Per byte: the mask of an ASCII character, or [`SPACE_BYTE`] or [`NON_ASCII_BYTE`].
+    bytes: [u8; 256],
 }
 
 impl Default for PlainChars {
@@ -92,13 +99,18 @@ impl PlainChars {
                 }
             }
         }
-        PlainChars { masks }
+        let bytes = std::array::from_fn(|b| match b as u8 {
+            b if !b.is_ascii() => NON_ASCII_BYTE,
+            b if is_py_space_ascii(b) => SPACE_BYTE,
+            b => masks[usize::from(b)],
+        });
+        PlainChars { masks, bytes }
     }
 
-    /// The mask of an ASCII byte.
+    /// What the chunk scanner needs of one byte (see [`PlainChars::bytes`]).
     #[inline]
-    pub(super) fn ascii(&self, b: u8) -> u8 {
-        self.masks[usize::from(b)]
+    pub(super) fn byte(&self, b: u8) -> u8 {
+        self.bytes[usize::from(b)]
     }
 
     /// The mask of any character.

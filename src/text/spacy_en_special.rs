@@ -203,7 +203,15 @@ impl SpecialMatcher {
 
     /// `_apply_special_cases`: phrase-match the special cases that affix splitting may have cut
     /// into several tokens, and put them back together.
-    pub(super) fn apply(&self, text: &str, toks: &mut Vec<Tok>, specials: &SpecialTable) {
+    /// `spare` is scratch space for rebuilding `toks` (kept between calls to avoid growing a
+    /// new vector every time).
+    pub(super) fn apply(
+        &self,
+        text: &str,
+        toks: &mut Vec<Tok>,
+        spare: &mut Vec<Tok>,
+        specials: &SpecialTable,
+    ) {
         // Only a match whose tokens touch in the text can change anything (its text is then the
         // special case; with a space inside it is none), and only if the pattern's tokens are not
         // already the special case's pieces. Find those first ("seeds"): most tokens do not touch
@@ -275,29 +283,27 @@ impl SpecialMatcher {
         kept.sort_unstable();
         // _retokenize_special_spans: a kept span whose text is a special case is replaced by
         // its pieces (spans across whitespace keep their tokens).
-        let old = std::mem::take(toks);
+        spare.clear();
+        std::mem::swap(toks, spare);
+        let old = &*spare;
+        toks.reserve(old.len());
         let mut i = 0;
-        let mut k = 0;
-        while i < old.len() {
-            if k < kept.len() && kept[k].0 == i {
-                let (s, e) = kept[k];
-                k += 1;
-                let (a, b) = (old[s].start, old[e - 1].end);
-                if let Some(pieces) = specials.get(&text[a..b]) {
-                    let mut at = a;
-                    for p in pieces {
-                        toks.push(Tok { start: at, end: at + p.len(), space: false });
-                        at += p.len();
-                    }
-                } else {
-                    toks.extend_from_slice(&old[s..e]);
+        for &(s, e) in &kept {
+            // the tokens between kept spans stay as they are
+            toks.extend_from_slice(&old[i..s]);
+            let (a, b) = (old[s].start, old[e - 1].end);
+            if let Some(pieces) = specials.get(&text[a..b]) {
+                let mut at = a;
+                for p in pieces {
+                    toks.push(Tok { start: at, end: at + p.len(), space: false });
+                    at += p.len();
                 }
-                i = e;
             } else {
-                toks.push(old[i]);
-                i += 1;
+                toks.extend_from_slice(&old[s..e]);
             }
+            i = e;
         }
+        toks.extend_from_slice(&old[i..]);
     }
 
     /// Whether pattern `p` matches the tokens from `i` on (`touching`: and they touch).

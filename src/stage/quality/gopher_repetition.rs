@@ -152,14 +152,16 @@ impl GopherRepetition {
             return Some("empty");
         }
         let text_len = text.chars().count() as f64;
-        let (n, dup, chars) = find_duplicates(split_runs(py_strip(text), 2));
+        // at most one line per newline (and paragraphs are fewer)
+        let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
+        let (n, dup, chars) = find_duplicates(split_runs(py_strip(text), 2), lines / 4);
         if on(c.dup_para_frac).is_some_and(|t| dup as f64 / n as f64 > t) {
             return Some("dup_para_frac");
         }
         if on(c.dup_para_char_frac).is_some_and(|t| chars as f64 / text_len > t) {
             return Some("dup_para_char_frac");
         }
-        let (n, dup, chars) = find_duplicates(split_runs(text, 1));
+        let (n, dup, chars) = find_duplicates(split_runs(text, 1), lines);
         if on(c.dup_line_frac).is_some_and(|t| dup as f64 / n as f64 > t) {
             return Some("dup_line_frac");
         }

@@ -186,8 +186,12 @@ thread_local! {
 
 /// datatrove `find_duplicates`: walks `items` in order; an item seen before adds 1 to the
 /// duplicate count and its length (code points) to the duplicate characters.
-pub fn find_duplicates<'a>(items: impl IntoIterator<Item = &'a str>) -> (usize, usize, usize) {
-    let mut seen: FxSet<&str> = FxSet::default();
+/// `expected`: about how many items there are (the set is sized for it, not grown).
+pub fn find_duplicates<'a>(
+    items: impl IntoIterator<Item = &'a str>,
+    expected: usize,
+) -> (usize, usize, usize) {
+    let mut seen: FxSet<&str> = FxSet::with_capacity_and_hasher(expected, Default::default());
     let (mut n, mut dup, mut chars) = (0, 0, 0);
     for item in items {
         n += 1;

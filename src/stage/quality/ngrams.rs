@@ -137,9 +137,11 @@ struct Scratch {
     /// Prefix sums over words: code points, bytes, words containing `' '`.
     chars: Vec<u32>,
     bytes: Vec<u32>,
+    /// (Built only when some word holds a `' '`: empty otherwise.)
     spaced_words: Vec<u32>,
-    /// Per word: its hash, and its vocabulary key.
-    word_hashes: Vec<u64>,
+    /// Words containing `' '`.
+    spaced_total: u32,
+    /// Per word: its vocabulary key.
     keys: Vec<u64>,
     /// Prefix hash of `"".join(words[..k])`.
     cat: Vec<u64>,
@@ -188,7 +190,6 @@ impl Scratch {
             + b(&self.chars)
             + b(&self.bytes)
             + b(&self.spaced_words)
-            + b(&self.word_hashes)
             + b(&self.keys)
             + b(&self.cat)
             + b(&self.spaced)
@@ -371,21 +372,14 @@ impl<'a> WordTable<'a> {
         let n = words.len();
         s.best.clear();
         s.best.resize(65, 0);
-        for v in [
-            &mut s.ids,
-            &mut s.reps,
-            &mut s.id_counts,
-            &mut s.chars,
-            &mut s.bytes,
-            &mut s.spaced_words,
-        ] {
+        for v in [&mut s.ids, &mut s.reps, &mut s.id_counts, &mut s.chars, &mut s.bytes] {
             v.clear();
             v.reserve(n + 1);
         }
         s.cat.clear();
         s.cat.reserve(n + 1);
-        s.word_hashes.clear();
-        s.word_hashes.reserve(n);
+        s.spaced_words.clear();
+        s.spaced_total = 0;
         s.spaced.clear();
         s.anchor_repeats.clear();
         s.dup_base_n = 0;
@@ -393,14 +387,12 @@ impl<'a> WordTable<'a> {
         s.vocab_terms.clear();
         s.chars.push(0);
         s.bytes.push(0);
-        s.spaced_words.push(0);
         s.cat.push(0);
         s.keys.clear();
         s.keys.reserve(n);
         for (k, w) in words.iter().enumerate() {
             let b = w.as_bytes();
             let h = word_hash(b);
-            s.word_hashes.push(h);
             s.cat.push(s.cat[k].wrapping_mul(pow(b.len())).wrapping_add(h));
             let (key, chars, space) = if b.len() < 8 {
                 // a word of up to 7 bytes is its own key (bytes and length)
@@ -424,7 +416,16 @@ impl<'a> WordTable<'a> {
             s.keys.push(key);
             s.chars.push(s.chars[k] + chars as u32);
             s.bytes.push(s.bytes[k] + b.len() as u32);
-            s.spaced_words.push(s.spaced_words[k] + u32::from(space));
+            s.spaced_total += u32::from(space);
+        }
+        if s.spaced_total > 0 {
+            // prefix counts of the words holding a `' '` (rare: spaCy never makes one)
+            s.spaced_words.reserve(n + 1);
+            s.spaced_words.push(0);
+            for (k, w) in words.iter().enumerate() {
+                let c = s.spaced_words[k] + u32::from(w.as_bytes().contains(&b' '));
+                s.spaced_words.push(c);
+            }
         }
         // intern, prefetching the slot of the word a few ahead (the table outgrows the cache
         // on book-length documents)
@@ -471,20 +472,26 @@ impl<'a> WordTable<'a> {
         s.cat[i + n].wrapping_sub(s.cat[i].wrapping_mul(pow(len)))
     }
 
+    /// Words holding a `' '` among `words[i..j]`.
+    #[inline]
+    fn spaced_between(s: &Scratch, i: usize, j: usize) -> u32 {
+        if s.spaced_total == 0 { 0 } else { s.spaced_words[j] - s.spaced_words[i] }
+    }
+
     /// Builds the `" "`-joined prefix hashes if they are not built yet.
-    fn build_spaced(s: &mut Scratch) {
+    fn build_spaced(s: &mut Scratch, words: &[&str]) {
         if !s.spaced.is_empty() {
             return;
         }
-        s.spaced.reserve(s.word_hashes.len() + 1);
+        s.spaced.reserve(words.len() + 1);
         s.spaced.push(0);
-        for k in 0..s.word_hashes.len() {
+        for (k, w) in words.iter().enumerate() {
             let mut h = s.spaced[k];
             if k > 0 {
                 h = h.wrapping_mul(BASE).wrapping_add(SEP);
             }
             let len = (s.bytes[k + 1] - s.bytes[k]) as usize;
-            s.spaced.push(h.wrapping_mul(pow(len)).wrapping_add(s.word_hashes[k]));
+            s.spaced.push(h.wrapping_mul(pow(len)).wrapping_add(word_hash(w.as_bytes())));
         }
     }
 
@@ -503,7 +510,7 @@ impl<'a> WordTable<'a> {
     /// confirmed) when a word holds a `' '` or `n > 4`.
     #[inline]
     fn top_key(s: &Scratch, i: usize, n: usize) -> (u64, u64) {
-        if n <= 4 && s.spaced_words[i + n] == s.spaced_words[i] {
+        if n <= 4 && Self::spaced_between(s, i, i + n) == 0 {
             let id = |k: usize| if k < n { u64::from(s.ids[i + k]) } else { 0 };
             (id(0) | id(1) << 32, id(2) | id(3) << 32)
         } else {
@@ -538,11 +545,11 @@ impl<'a> WordTable<'a> {
         let total = (self.words.len() + 1).checked_sub(n).filter(|t| *t > 0)?;
         let mut guard = self.s.borrow_mut();
         let s = &mut *guard;
-        if n > 4 || s.spaced_words[self.words.len()] != 0 {
-            Self::build_spaced(s);
+        if n > 4 || s.spaced_total != 0 {
+            Self::build_spaced(s, self.words);
         }
         let len = self.words.len();
-        let tuples = s.spaced_words[len] == 0;
+        let tuples = s.spaced_total == 0;
         let mut cands = std::mem::take(&mut s.top_cands);
         cands.clear();
         if n > 2 && tuples && s.pair_runs.len() + 1 == len {
@@ -641,7 +648,7 @@ impl<'a> WordTable<'a> {
     pub fn top_duplicate_bound(&self, n: usize) -> Option<usize> {
         let s = self.s.borrow();
         let len = self.words.len();
-        if n < 2 || n >= s.best.len() || len < n || s.spaced_words[len] != 0 {
+        if n < 2 || n >= s.best.len() || len < n || s.spaced_total != 0 {
             return None;
         }
         drop(s);
