@@ -388,12 +388,21 @@ impl<'a> WordTable<'a> {
         s.chars.push(0);
         s.bytes.push(0);
         s.cat.push(0);
-        s.keys.clear();
-        s.keys.reserve(n);
-        for (k, w) in words.iter().enumerate() {
+        // local vectors and running sums keep the loop in registers
+        let (mut cat, mut keys, mut chars_v, mut bytes_v) = (
+            std::mem::take(&mut s.cat),
+            std::mem::take(&mut s.keys),
+            std::mem::take(&mut s.chars),
+            std::mem::take(&mut s.bytes),
+        );
+        keys.clear();
+        keys.reserve(n);
+        let (mut cat_sum, mut chars_sum, mut bytes_sum, mut spaced) = (0u64, 0u32, 0u32, 0u32);
+        for w in words {
             let b = w.as_bytes();
             let h = word_hash(b);
-            s.cat.push(s.cat[k].wrapping_mul(pow(b.len())).wrapping_add(h));
+            cat_sum = cat_sum.wrapping_mul(pow(b.len())).wrapping_add(h);
+            cat.push(cat_sum);
             let (key, chars, space) = if b.len() < 8 {
                 // a word of up to 7 bytes is its own key (bytes and length)
                 let packed = b.iter().rev().fold(0u64, |k, c| k << 8 | u64::from(*c));
@@ -413,11 +422,14 @@ impl<'a> WordTable<'a> {
                 let chars = if w.is_ascii() { b.len() } else { w.chars().count() };
                 (h | 0xFF << 56, chars, b.contains(&b' '))
             };
-            s.keys.push(key);
-            s.chars.push(s.chars[k] + chars as u32);
-            s.bytes.push(s.bytes[k] + b.len() as u32);
-            s.spaced_total += u32::from(space);
+            keys.push(key);
+            chars_sum += chars as u32;
+            chars_v.push(chars_sum);
+            bytes_sum += b.len() as u32;
+            bytes_v.push(bytes_sum);
+            spaced += u32::from(space);
         }
+        (s.cat, s.keys, s.chars, s.bytes, s.spaced_total) = (cat, keys, chars_v, bytes_v, spaced);
         if s.spaced_total > 0 {
             // prefix counts of the words holding a `' '` (rare: spaCy never makes one)
             s.spaced_words.reserve(n + 1);
@@ -428,40 +440,55 @@ impl<'a> WordTable<'a> {
             }
         }
         // intern, prefetching the slot of the word a few ahead (the table outgrows the cache
-        // on book-length documents)
-        let mut epoch = s.next_epoch();
-        let mut mask = table(&mut s.vocab, 1024);
+        // on book-length documents); the table and the per-id vectors are local in the loop
         let keys = std::mem::take(&mut s.keys);
+        let (mut vocab, mut reps, mut counts, mut ids) = (
+            std::mem::take(&mut s.vocab),
+            std::mem::take(&mut s.reps),
+            std::mem::take(&mut s.id_counts),
+            std::mem::take(&mut s.ids),
+        );
+        // a new epoch; epoch 1 follows a wrap-around (which clears the tables in `s`) or is the
+        // first one, so the local table is cleared too
+        let new_epoch = |s: &mut Scratch, vocab: &mut Vec<VocabSlot>| {
+            let e = s.next_epoch();
+            if e == 1 {
+                vocab.fill(VocabSlot::default());
+            }
+            e
+        };
+        let mut epoch = new_epoch(&mut s, &mut vocab);
+        let mut mask = table(&mut vocab, 1024);
         for (k, &key) in keys.iter().enumerate() {
             if let Some(ahead) = keys.get(k + AHEAD) {
-                prefetch(&s.vocab[(mix(*ahead, 0) as usize) & mask]);
+                prefetch(&vocab[(mix(*ahead, 0) as usize) & mask]);
             }
-            if 2 * s.reps.len() >= mask {
-                let entries = live(&s.vocab, mask, epoch);
-                epoch = s.next_epoch();
-                mask = grow(&mut s.vocab, entries, mask, epoch);
+            if 2 * reps.len() >= mask {
+                let entries = live(&vocab, mask, epoch);
+                epoch = new_epoch(&mut s, &mut vocab);
+                mask = grow(&mut vocab, entries, mask, epoch);
             }
             let short = key >> 56 != 0xFF;
             let mut slot = (mix(key, 0) as usize) & mask;
             let id = loop {
-                let v = s.vocab[slot];
+                let v = vocab[slot];
                 if v.epoch != epoch {
-                    let id = s.reps.len() as u32;
-                    s.vocab[slot] = VocabSlot { key, id, epoch };
-                    s.reps.push(k as u32);
-                    s.id_counts.push(1);
+                    let id = reps.len() as u32;
+                    vocab[slot] = VocabSlot { key, id, epoch };
+                    reps.push(k as u32);
+                    counts.push(1);
                     break id;
                 }
-                if v.key == key && (short || words[s.reps[v.id as usize] as usize] == words[k]) {
-                    s.id_counts[v.id as usize] += 1;
+                if v.key == key && (short || words[reps[v.id as usize] as usize] == words[k]) {
+                    counts[v.id as usize] += 1;
                     break v.id;
                 }
                 slot = (slot + 1) & mask;
             };
-            s.ids.push(id);
+            ids.push(id);
         }
-        s.keys = keys;
-        s.best[1] = s.id_counts.iter().copied().max().unwrap_or(0);
+        s.best[1] = counts.iter().copied().max().unwrap_or(0);
+        (s.vocab, s.reps, s.id_counts, s.ids, s.keys) = (vocab, reps, counts, ids, keys);
         WordTable { words, s: RefCell::new(s) }
     }
 
