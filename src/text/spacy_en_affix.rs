@@ -17,11 +17,10 @@
 //! branch; the host-name branch is one Rust regex and the IP branch is checked at every
 //! possible host start (after nothing, a `://` or an `@`).
 
-use std::collections::HashMap;
-
 use regex::Regex;
 
 use super::charset::CharSet;
+use super::fxhash::FxMap;
 use super::spacy_en_data as data;
 
 /// The part of an alternative that consumes text.
@@ -144,11 +143,18 @@ struct AlternativeIndex {
     /// Candidates for an ASCII character: a range of `pool`.
     ascii: [(u16, u16); 128],
     /// Candidates for the non-ASCII characters some literal starts/ends with.
-    other: HashMap<char, (u16, u16)>,
+    other: FxMap<char, (u16, u16)>,
     /// Candidates for any other non-ASCII character: the class alternatives.
     classes_only: (u16, u16),
     pool: Vec<u16>,
+    /// Bit per character of the Basic Multilingual Plane: whether some alternative can match
+    /// it (an edge character of a literal, or a member of a class). Characters without the bit
+    /// have no candidates, which most letters of other scripts find here without a lookup.
+    bmp_any: Box<[u64]>,
 }
+
+/// Characters of the Basic Multilingual Plane.
+const BMP: u32 = 0x10000;
 
 impl AlternativeIndex {
     fn new(alts: &'static [Alt], last: bool) -> Self {
@@ -172,7 +178,7 @@ impl AlternativeIndex {
         for (b, slot) in ascii.iter_mut().enumerate() {
             *slot = candidates(Some(char::from(b as u8)), &mut pool);
         }
-        let mut other = HashMap::new();
+        let mut other = FxMap::default();
         for a in alts {
             for c in a.edge_chars(last).unwrap_or_default() {
                 if !c.is_ascii() && !other.contains_key(&c) {
@@ -182,15 +188,34 @@ impl AlternativeIndex {
             }
         }
         let classes_only = candidates(None, &mut pool);
-        AlternativeIndex { alts, ascii, other, classes_only, pool }
+        let mut bmp_any = vec![0u64; BMP as usize / 64].into_boxed_slice();
+        let mut set = |u: u32| {
+            if (0x80..BMP).contains(&u) {
+                bmp_any[u as usize / 64] |= 1 << (u % 64);
+            }
+        };
+        for a in alts {
+            for c in a.edge_chars(last).unwrap_or_default() {
+                set(c as u32);
+            }
+            if let Some(cs) = a.class() {
+                for &(lo, hi) in cs.ranges {
+                    (lo..=hi.min(BMP - 1)).for_each(&mut set);
+                }
+            }
+        }
+        AlternativeIndex { alts, ascii, other, classes_only, pool, bmp_any }
     }
 
     /// The candidate alternatives for a text whose relevant edge character is `c`; a class
     /// alternative is included for a non-ASCII `c` without checking membership.
     #[inline]
     fn candidates(&self, c: char) -> impl Iterator<Item = &'static Alt> + '_ {
+        let u = c as u32;
         let (s, n) = if c.is_ascii() {
             self.ascii[c as usize]
+        } else if u < BMP && self.bmp_any[u as usize / 64] >> (u % 64) & 1 == 0 {
+            (0, 0)
         } else {
             self.other.get(&c).copied().unwrap_or(self.classes_only)
         };
