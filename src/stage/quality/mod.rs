@@ -74,11 +74,17 @@ impl WordSplitter {
     /// does not tokenize again.
     pub fn with_words<R>(self, text: &str, f: impl FnOnce(&[&str]) -> R) -> R {
         let words: Vec<&str> = match self.cached_tokens(text) {
-            Some(spans) => spans
-                .iter()
-                .filter(|(_, e)| e & SPACE_BIT == 0)
-                .map(|&(s, e)| &text[s as usize..e as usize])
-                .collect(),
+            Some(spans) => {
+                // sized once (a filtered iterator would grow the vector step by step)
+                let mut words = Vec::with_capacity(spans.len());
+                words.extend(
+                    spans
+                        .iter()
+                        .filter(|(_, e)| e & SPACE_BIT == 0)
+                        .map(|&(s, e)| &text[s as usize..e as usize]),
+                );
+                words
+            }
             None => self.words(text),
         };
         f(&words)
