@@ -22,3 +22,14 @@ mod spacy_en_special;
 mod unicode_tables;
 
 pub use spacy_en::EnTokenizer;
+
+/// A xorshift64 generator for the randomised tests (fixed seeds, so failures repeat).
+#[cfg(test)]
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}

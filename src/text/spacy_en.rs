@@ -594,13 +594,7 @@ mod tests {
         let pool: Vec<char> = "abcxyzkmgKMGT0123456789éñüßøæœçàèìòùâêîôûëïÿąęłńśźżčřšžůőű            абвгдеёжзийклмнопрстуфхцчшщъыьэюякмг αβγδεζηθλμπσωΩ אבג عرب हिन्दी 中文日本語한국어            .,;:!?'\"()[]{}-–—_/\\&%$€£#@*+=<>~^|’‘“”…·•°©®™"
             .chars()
             .collect();
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::text::xorshift(0x9e37_79b9_7f4a_7c15u64);
         let mut plain_seen = 0;
         for _ in 0..200_000 {
             let n = 1 + (next() % 8) as usize;
@@ -618,17 +612,11 @@ mod tests {
     fn fast_paths_agree_with_the_general_path() {
         let t = EnTokenizer::new();
         // chunks of only ASCII letters or only ASCII digits are one token
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::text::xorshift(0x2545_f491_4f6c_dd1du64);
         let letters: Vec<char> = ('a'..='z').chain('A'..='Z').collect();
         for _ in 0..20_000 {
             let n = 1 + (next() % 12) as usize;
-            let s: String = if next() % 4 == 0 {
+            let s: String = if next().is_multiple_of(4) {
                 (0..n).map(|_| char::from(b'0' + (next() % 10) as u8)).collect()
             } else {
                 (0..n).map(|_| letters[(next() % 52) as usize]).collect()

@@ -918,13 +918,7 @@ mod tests {
         // Few distinct words, some with spaces or splittable into others, so that repeats,
         // unseparated-join collisions and the prefilter path are all exercised.
         let vocab = ["a", "b", "ab", "ba", "a b", " ", "c", "ca", "é", "bé", "the", "of"];
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::text::xorshift(0x2545_F491_4F6C_DD1Du64);
         for len in [0usize, 3, 17, 200, 3000, 20_000] {
             for width in [3usize, 6, 12] {
                 let w: Vec<&str> =
