@@ -77,6 +77,33 @@ fn word_hash(bytes: &[u8]) -> u64 {
     }
 }
 
+/// The first [`ANCHOR`] (16) bytes of `b` as a little-endian integer, zero past its end;
+/// a few overlapping loads instead of a byte loop or a copy.
+#[inline]
+fn head(b: &[u8]) -> u128 {
+    let n = b.len();
+    let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    let u32_at = |i: usize| u64::from(u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes")));
+    if n >= 16 {
+        u128::from_le_bytes(b[..16].try_into().expect("16 bytes"))
+    } else if n >= 8 {
+        // bytes 8..n are the top n - 8 bytes of the last eight
+        let hi = if n == 8 { 0 } else { u64_at(n - 8) >> (8 * (16 - n)) };
+        u128::from(u64_at(0)) | u128::from(hi) << 64
+    } else if n >= 4 {
+        u128::from(u32_at(0) | (u32_at(n - 4) >> (8 * (8 - n))) << 32)
+    } else if n > 0 {
+        // bytes 0, n / 2 and n - 1 cover every length up to 3
+        let at = |i: usize| u128::from(b[i]) << (8 * i);
+        at(0) | at(n / 2) | at(n - 1)
+    } else {
+        0
+    }
+}
+
+/// Items ahead of the current one whose prefilter bitmap word is prefetched.
+const MARKS_AHEAD: usize = 16;
+
 /// Candidates ahead of the current one whose table slot is prefetched.
 const AHEAD: usize = 8;
 
@@ -150,12 +177,12 @@ struct Scratch {
     vocab: Vec<VocabSlot>,
     top: Vec<TopSlot>,
     dup: Vec<DupSlot>,
-    seen: Vec<u64>,
-    again: Vec<u64>,
-    /// The words' bytes without separators, then [`ANCHOR`] zero bytes.
-    squeezed: Vec<u8>,
-    /// Per word: whether the [`ANCHOR`] bytes that start at it in `squeezed` may occur at
-    /// another word's start (built on first use: empty until then).
+    /// Prefilter bitmap: per 64 buckets, the "seen" and the "seen again" bits side by side
+    /// (one cache line per probe).
+    marks: Vec<[u64; 2]>,
+    /// Per word: whether its anchor (the first [`ANCHOR`] bytes of the words from it on,
+    /// joined without separator) may occur at another word's start (built on first use:
+    /// empty until then).
     anchor_repeats: Vec<bool>,
     anchor_hashes: Vec<u64>,
     /// Per position: how many bigrams in a row from it may repeat (after the 2-gram pass,
@@ -196,9 +223,7 @@ impl Scratch {
             + b(&self.vocab)
             + b(&self.top)
             + b(&self.dup)
-            + b(&self.seen)
-            + b(&self.again)
-            + b(&self.squeezed)
+            + b(&self.marks)
             + b(&self.anchor_repeats)
             + b(&self.anchor_hashes)
             + b(&self.pair_runs)
@@ -322,10 +347,8 @@ impl Prefilter {
     /// A prefilter for `grams` keys, whatever their number.
     fn always(s: &mut Scratch, grams: usize) -> Self {
         let bits = (PREFILTER_BITS * grams).next_power_of_two().max(64);
-        s.seen.clear();
-        s.seen.resize(bits / 64, 0);
-        s.again.clear();
-        s.again.resize(bits / 64, 0);
+        s.marks.clear();
+        s.marks.resize(bits / 64, [0; 2]);
         Prefilter { on: true, shift: 64 - bits.trailing_zeros() }
     }
 
@@ -333,9 +356,55 @@ impl Prefilter {
     fn mark(&self, s: &mut Scratch, h: u64) {
         let b = (h >> self.shift) as usize;
         let (w, bit) = (b / 64, 1u64 << (b % 64));
-        let seen = s.seen[w];
-        s.again[w] |= seen & bit;
-        s.seen[w] = seen | bit;
+        let [seen, again] = s.marks[w];
+        s.marks[w] = [seen | bit, again | (seen & bit)];
+    }
+
+    /// The bitmap word of key `h`.
+    #[inline]
+    fn word(&self, h: u64) -> usize {
+        (h >> self.shift) as usize / 64
+    }
+
+    /// Marks the key of every item, prefetching the bitmap word [`MARKS_AHEAD`] items ahead:
+    /// a book's bitmap outgrows the L2 cache, and the probes are random.
+    fn mark_all<T>(&self, marks: &mut [[u64; 2]], items: &[T], key: impl Fn(&T) -> u64) {
+        for (k, item) in items.iter().enumerate() {
+            if let Some(ahead) = items.get(k + MARKS_AHEAD) {
+                prefetch(&marks[self.word(key(ahead))]);
+            }
+            let h = key(item);
+            let b = (h >> self.shift) as usize;
+            let (w, bit) = (b / 64, 1u64 << (b % 64));
+            let [seen, again] = marks[w];
+            marks[w] = [seen | bit, again | (seen & bit)];
+        }
+    }
+
+    /// Keeps the items whose key may repeat (all of them when the prefilter is off), in
+    /// order, prefetching like [`Self::mark_all`].
+    fn retain_repeated<T: Copy>(
+        &self,
+        marks: &[[u64; 2]],
+        items: &mut Vec<T>,
+        key: impl Fn(&T) -> u64,
+    ) {
+        if !self.on {
+            return;
+        }
+        let mut kept = 0;
+        for k in 0..items.len() {
+            if let Some(ahead) = items.get(k + MARKS_AHEAD) {
+                prefetch(&marks[self.word(key(ahead))]);
+            }
+            let item = items[k];
+            let b = (key(&item) >> self.shift) as usize;
+            if marks[b / 64][1] & (1u64 << (b % 64)) != 0 {
+                items[kept] = item;
+                kept += 1;
+            }
+        }
+        items.truncate(kept);
     }
 
     #[inline]
@@ -344,7 +413,7 @@ impl Prefilter {
             return true;
         }
         let b = (h >> self.shift) as usize;
-        s.again[b / 64] & (1u64 << (b % 64)) != 0
+        s.marks[b / 64][1] & (1u64 << (b % 64)) != 0
     }
 }
 
@@ -731,26 +800,24 @@ impl<'a> WordTable<'a> {
         if !s.anchor_repeats.is_empty() || words.is_empty() {
             return;
         }
-        s.squeezed.clear();
-        s.squeezed.reserve(s.bytes[words.len()] as usize + ANCHOR);
-        for w in words {
-            s.squeezed.extend_from_slice(w.as_bytes());
-        }
-        s.squeezed.extend_from_slice(&[0; ANCHOR]);
+        // From the last word back: a word's anchor is its own bytes followed by the next
+        // word's anchor (zero bytes after the last word), cut to 16 bytes.
         let pre = Prefilter::always(s, words.len());
-        s.anchor_hashes.clear();
-        for k in 0..words.len() {
-            let at = s.bytes[k] as usize;
-            let a = &s.squeezed[at..at + ANCHOR];
-            let lo = u64::from_le_bytes(a[..8].try_into().expect("8 bytes"));
-            let hi = u64::from_le_bytes(a[8..16].try_into().expect("8 bytes"));
-            let h = mix(lo, hi);
-            s.anchor_hashes.push(h);
-            pre.mark(s, h);
+        let mut hashes = std::mem::take(&mut s.anchor_hashes);
+        hashes.clear();
+        hashes.resize(words.len(), 0);
+        let mut next = 0u128;
+        for (k, w) in words.iter().enumerate().rev() {
+            let b = w.as_bytes();
+            let anchor = if b.len() >= ANCHOR { head(b) } else { head(b) | next << (8 * b.len()) };
+            next = anchor;
+            hashes[k] = mix(anchor as u64, (anchor >> 64) as u64);
         }
+        pre.mark_all(&mut s.marks, &hashes, |h| *h);
+        // which anchors may repeat: the hashes with their "seen again" bit set
         let mut repeats = std::mem::take(&mut s.anchor_repeats);
-        repeats.extend(s.anchor_hashes.iter().map(|h| pre.maybe_repeated(s, *h)));
-        s.anchor_repeats = repeats;
+        repeats.extend(hashes.iter().map(|h| pre.maybe_repeated(s, *h)));
+        (s.anchor_repeats, s.anchor_hashes) = (repeats, hashes);
     }
 
     /// The positions whose `""`-joined n-gram may occur again in the document, each with the
@@ -774,10 +841,8 @@ impl<'a> WordTable<'a> {
         out.extend(s.dup_base.iter().map(|&i| (i, mix(Self::cat_hash(s, i as usize, n), 0))));
         let pre = Prefilter::new(s, out.len());
         if pre.on {
-            for &(_, h) in out.iter() {
-                pre.mark(s, h);
-            }
-            out.retain(|&(_, h)| pre.maybe_repeated(s, h));
+            pre.mark_all(&mut s.marks, out, |c| c.1);
+            pre.retain_repeated(&s.marks, out, |c| c.1);
         }
     }
 
@@ -893,6 +958,17 @@ mod tests {
             }
             assert_eq!(t.top_duplicate_chars(n), top, "top n={n} len={}", w.len());
             assert_eq!(t.all_duplicate_chars(n), all_ref(w, n), "dup n={n} len={}", w.len());
+        }
+    }
+
+    #[test]
+    fn head_reads_the_first_sixteen_bytes() {
+        let text: Vec<u8> = (1..=40u8).collect();
+        for n in 0..=40 {
+            let mut want = [0u8; 16];
+            let k = n.min(16);
+            want[..k].copy_from_slice(&text[..k]);
+            assert_eq!(head(&text[..n]), u128::from_le_bytes(want), "length {n}");
         }
     }
 
