@@ -273,8 +273,7 @@ impl EnTokenizer {
                 break;
             }
             // non-space run [i, j); `acc` ORs its characters' masks (see `PlainChars`)
-            let mut j = i;
-            let mut acc = 0u8;
+            let (mut j, mut acc) = self.plain.skip_letters(b, i);
             while j < n {
                 let info = self.plain.byte(b[j]);
                 if info & (SPACE_BYTE | NON_ASCII_BYTE) == 0 {

@@ -43,6 +43,9 @@ pub(super) struct PlainChars {
     masks: Box<[u8]>,
     /// Per byte: the mask of an ASCII character, or [`SPACE_BYTE`] or [`NON_ASCII_BYTE`].
     bytes: [u8; 256],
+    /// The ASCII letters' masks OR-ed together, when none of them is [`FREE`]: then
+    /// [`PlainChars::skip_letters`] may skip letters eight at a time.
+    letters: Option<u8>,
 }
 
 impl Default for PlainChars {
@@ -104,7 +107,39 @@ impl PlainChars {
             b if is_py_space_ascii(b) => SPACE_BYTE,
             b => masks[usize::from(b)],
         });
-        PlainChars { masks, bytes }
+        let letters =
+            (b'A'..=b'Z').chain(b'a'..=b'z').fold(0, |acc, b| acc | bytes[usize::from(b)]);
+        let letters = (letters & FREE == 0).then_some(letters);
+        PlainChars { masks, bytes, letters }
+    }
+
+    /// Skips the ASCII letters of `b` from `j` on, eight bytes at a time, while eight more bytes
+    /// remain: returns where the letters stop (`j` itself when it is not a letter or the fast
+    /// path is off) and a mask that covers theirs. The chunk scanner goes on from there byte
+    /// by byte; in English text most words end within the first eight bytes.
+    #[inline]
+    pub(super) fn skip_letters(&self, b: &[u8], mut j: usize) -> (usize, u8) {
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        let Some(letters) = self.letters else {
+            return (j, 0);
+        };
+        let start = j;
+        while let Some(eight) = b.get(j..j + 8) {
+            let x = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
+            // per byte: lower-cased, without the high bit (so the sums below cannot carry)
+            let y = (x | (0x20 * ONES)) & !HIGH;
+            let from_a = (y + (0x80 - u64::from(b'a')) * ONES) & HIGH;
+            let past_z = (y + (0x80 - u64::from(b'z') - 1) * ONES) & HIGH;
+            let letter = from_a & !past_z & !x & HIGH;
+            if letter == HIGH {
+                j += 8;
+                continue;
+            }
+            j += ((!letter & HIGH).trailing_zeros() / 8) as usize;
+            break;
+        }
+        (j, if j > start { letters } else { 0 })
     }
 
     /// What the chunk scanner needs of one byte (see [`PlainChars::bytes`]).
@@ -123,5 +158,32 @@ impl PlainChars {
     #[inline]
     pub(super) fn plain(acc: u8) -> bool {
         acc & FREE == 0 && acc & (UNIT | DIGIT) != UNIT | DIGIT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skip_letters_stops_at_the_first_non_letter() {
+        let p = PlainChars::new();
+        assert!(p.letters.is_some(), "no ASCII letter triggers a rule that fires anywhere");
+        let mut rng = crate::text::xorshift(7);
+        let alphabet = b"abcxyzABCXYZ@[`{\x7f .,'-09\xc3\xa9";
+        for _ in 0..20_000 {
+            let len = (rng() % 24) as usize;
+            let bytes: Vec<u8> =
+                (0..len).map(|_| alphabet[(rng() % alphabet.len() as u64) as usize]).collect();
+            let from = if len == 0 { 0 } else { (rng() % len as u64) as usize };
+            let (j, acc) = p.skip_letters(&bytes, from);
+            let letters = bytes[from..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+            // skipped only while eight bytes remain, and never past a non-letter
+            assert!(j >= from && j - from <= letters, "{bytes:?} from {from}");
+            assert!(j - from == letters || bytes.len() - j < 8, "{bytes:?} from {from}");
+            let exact = bytes[from..j].iter().fold(0, |a, b| a | p.byte(*b));
+            assert_eq!(acc & exact, exact);
+            assert_eq!(acc & FREE, 0);
+        }
     }
 }
