@@ -170,8 +170,13 @@ impl EnTokenizer {
         })
     }
 
-    /// `f` of every token as `(start, end, whitespace_only)` byte offsets into `text`.
-    pub fn map_tokens<T>(&self, text: &str, f: impl FnMut((usize, usize, bool)) -> T) -> Vec<T> {
+    /// `f` of every token as `(start, end, whitespace_only)` byte offsets into `text`, collected
+    /// into any collection (an `Rc<[T]>` is allocated once, at its final size).
+    pub fn map_tokens<T, C: FromIterator<T>>(
+        &self,
+        text: &str,
+        f: impl FnMut((usize, usize, bool)) -> T,
+    ) -> C {
         self.with_doc(text, |toks| spans(toks).map(f).collect())
     }
 

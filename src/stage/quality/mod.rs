@@ -105,7 +105,7 @@ impl WordSplitter {
             (s as u32, e as u32 | if space { SPACE_BIT } else { 0 })
         };
         let spans: Spans = match self {
-            WordSplitter::SpacyEn => en_tokenizer().map_tokens(text, encode).into(),
+            WordSplitter::SpacyEn => en_tokenizer().map_tokens(text, encode),
             WordSplitter::Whitespace => {
                 let base = text.as_ptr() as usize;
                 py_split_whitespace(text)

@@ -103,6 +103,8 @@ fn head(b: &[u8]) -> u128 {
 
 /// Items ahead of the current one whose prefilter bitmap word is prefetched.
 const MARKS_AHEAD: usize = 16;
+/// Prefilter bitmap words (16 bytes each) from which probes are prefetched: 256 KiB.
+const PREFETCH_FROM: usize = 1 << 14;
 
 /// Candidates ahead of the current one whose table slot is prefetched.
 const AHEAD: usize = 8;
@@ -189,8 +191,9 @@ struct Scratch {
     /// for documents without `' '` in a word; empty otherwise). An n-gram whose n - 1
     /// bigrams do not all repeat occurs once.
     pair_runs: Vec<u32>,
-    /// Per word of the vocabulary: `count * len` and `count * (1 + L(count))` (see
-    /// [`WordTable::top_duplicate_bound`]; built on first use, empty until then).
+    /// Per word count in the document: `count * len` of the longest word with that count, and
+    /// `count * (1 + L(count))` (see [`WordTable::top_duplicate_bound`]; built on first use,
+    /// empty until then).
     vocab_terms: Vec<(u64, u64)>,
     /// The grams of one pass that may repeat: position, key and its mixed hash.
     top_cands: Vec<(u32, u64)>,
@@ -366,18 +369,25 @@ impl Prefilter {
         (h >> self.shift) as usize / 64
     }
 
-    /// Marks the key of every item, prefetching the bitmap word [`MARKS_AHEAD`] items ahead:
-    /// a book's bitmap outgrows the L2 cache, and the probes are random.
+    /// Marks the key of every item. A bitmap larger than [`PREFETCH_FROM`] words (a book's
+    /// outgrows the L2 cache, and the probes are random) has the word [`MARKS_AHEAD`] items
+    /// ahead prefetched.
     fn mark_all<T>(&self, marks: &mut [[u64; 2]], items: &[T], key: impl Fn(&T) -> u64) {
-        for (k, item) in items.iter().enumerate() {
-            if let Some(ahead) = items.get(k + MARKS_AHEAD) {
-                prefetch(&marks[self.word(key(ahead))]);
-            }
-            let h = key(item);
+        let mark = |marks: &mut [[u64; 2]], h: u64| {
             let b = (h >> self.shift) as usize;
             let (w, bit) = (b / 64, 1u64 << (b % 64));
             let [seen, again] = marks[w];
             marks[w] = [seen | bit, again | (seen & bit)];
+        };
+        if marks.len() < PREFETCH_FROM {
+            items.iter().for_each(|item| mark(marks, key(item)));
+            return;
+        }
+        for (k, item) in items.iter().enumerate() {
+            if let Some(ahead) = items.get(k + MARKS_AHEAD) {
+                prefetch(&marks[self.word(key(ahead))]);
+            }
+            mark(marks, key(item));
         }
     }
 
@@ -392,14 +402,21 @@ impl Prefilter {
         if !self.on {
             return;
         }
+        let repeated = |h: u64| {
+            let b = (h >> self.shift) as usize;
+            marks[b / 64][1] & (1u64 << (b % 64)) != 0
+        };
+        if marks.len() < PREFETCH_FROM {
+            items.retain(|item| repeated(key(item)));
+            return;
+        }
         let mut kept = 0;
         for k in 0..items.len() {
             if let Some(ahead) = items.get(k + MARKS_AHEAD) {
                 prefetch(&marks[self.word(key(ahead))]);
             }
             let item = items[k];
-            let b = (key(&item) >> self.shift) as usize;
-            if marks[b / 64][1] & (1u64 << (b % 64)) != 0 {
+            if repeated(key(&item)) {
                 items[kept] = item;
                 kept += 1;
             }
@@ -474,7 +491,7 @@ impl<'a> WordTable<'a> {
             cat.push(cat_sum);
             let (key, chars, space) = if b.len() < 8 {
                 // a word of up to 7 bytes is its own key (bytes and length)
-                let packed = b.iter().rev().fold(0u64, |k, c| k << 8 | u64::from(*c));
+                let packed = head(b) as u64;
                 let chars = if packed & 0x8080_8080_8080_8080 == 0 {
                     b.len()
                 } else {
@@ -763,28 +780,26 @@ impl<'a> WordTable<'a> {
         let mut guard = self.s.borrow_mut();
         let s = &mut *guard;
         if s.vocab_terms.is_empty() {
-            let chars = |s: &Scratch, id: usize| {
+            // Per count: 1 + the longest word with that count (0: no word has it). Within one
+            // count only the longest word can give the maximum, and words of equal count see
+            // each other's lengths, so one term per count is enough (no sort).
+            let most = s.id_counts.iter().copied().max().unwrap_or(0) as usize;
+            let mut longest_at = vec![0u64; most + 1];
+            for (id, &c) in s.id_counts.iter().enumerate() {
                 let rep = s.reps[id] as usize;
-                (s.chars[rep + 1] - s.chars[rep]) as u64
-            };
-            // by count, highest first; words of equal count see each other's lengths
-            let mut order: Vec<(u32, u32)> =
-                s.id_counts.iter().enumerate().map(|(id, c)| (*c, id as u32)).collect();
-            order.sort_unstable_by_key(|(c, _)| std::cmp::Reverse(*c));
+                let len = u64::from(s.chars[rep + 1] - s.chars[rep]);
+                let at = &mut longest_at[c as usize];
+                *at = (*at).max(len + 1);
+            }
             let mut terms = std::mem::take(&mut s.vocab_terms);
             let mut longest = 0u64;
-            let mut g = 0;
-            while g < order.len() {
-                let c = order[g].0;
-                let end = g + order[g..].iter().take_while(|(k, _)| *k == c).count();
-                for &(_, id) in &order[g..end] {
-                    longest = longest.max(chars(s, id as usize));
+            for (c, &at) in longest_at.iter().enumerate().rev() {
+                if at == 0 {
+                    continue;
                 }
-                for &(_, id) in &order[g..end] {
-                    let c = u64::from(c);
-                    terms.push((c * chars(s, id as usize), c * (1 + longest)));
-                }
-                g = end;
+                longest = longest.max(at - 1);
+                let c = c as u64;
+                terms.push((c * (at - 1), c * (1 + longest)));
             }
             s.vocab_terms = terms;
         }
