@@ -150,6 +150,15 @@ impl<'a> Iterator for PySplitLines<'a> {
         let b = s.as_bytes();
         let mut i = 0;
         while i < b.len() {
+            // eight printable ASCII bytes (none below 0x20, none from 0x80) hold no boundary
+            if let Some(eight) = b.get(i..i + 8) {
+                const ONES: u64 = 0x0101_0101_0101_0101;
+                let x = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
+                if ((x.wrapping_sub(0x20 * ONES) & !x) | x) & (0x80 * ONES) == 0 {
+                    i += 8;
+                    continue;
+                }
+            }
             let x = b[i];
             if x < 0x80 {
                 if matches!(x, b'\n' | b'\x0b' | b'\x0c' | 0x1c..=0x1e) {
@@ -186,6 +195,49 @@ impl<'a> Iterator for PySplitLines<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splitlines_matches_a_char_by_char_split() {
+        fn naive(s: &str) -> Vec<&str> {
+            let (mut out, mut start, mut it) = (Vec::new(), 0, s.char_indices().peekable());
+            while let Some((i, c)) = it.next() {
+                let boundary = matches!(
+                    c,
+                    '\n' | '\r'
+                        | '\x0b'
+                        | '\x0c'
+                        | '\x1c'
+                        | '\x1d'
+                        | '\x1e'
+                        | '\u{85}'
+                        | '\u{2028}'
+                        | '\u{2029}'
+                );
+                if boundary {
+                    out.push(&s[start..i]);
+                    start = i + c.len_utf8();
+                    if c == '\r' && it.peek().is_some_and(|(_, n)| *n == '\n') {
+                        it.next();
+                        start += 1;
+                    }
+                }
+            }
+            if start < s.len() {
+                out.push(&s[start..]);
+            }
+            out
+        }
+        let pieces = [
+            "ab", "cdefghij", " ", "\n", "\r", "\r\n", "\t", "\x0b", "\x1d", "\u{85}", "\u{2028}",
+            "\u{2029}", "é", "\u{2026}", "\x1f", "~",
+        ];
+        let mut rng = crate::text::xorshift(11);
+        for _ in 0..5000 {
+            let s: String =
+                (0..rng() % 40).map(|_| pieces[(rng() % pieces.len() as u64) as usize]).collect();
+            assert_eq!(py_splitlines(&s).collect::<Vec<_>>(), naive(&s), "{s:?}");
+        }
+    }
 
     #[test]
     fn space_matches_python() {

@@ -20,7 +20,7 @@ use std::cell::RefCell;
 const BASE: u64 = 0x9E37_79B9_7F4A_7C15 | 1;
 const SEP: u64 = b' ' as u64 + 1;
 /// Grams per pass below which the bitmap prefilter is skipped.
-const PREFILTER_MIN: usize = 256;
+const PREFILTER_MIN: usize = 32;
 /// Prefilter bits per gram (a unique gram shares its bucket with another about 1/8 of the time).
 const PREFILTER_BITS: usize = 8;
 /// Bytes of the anchor that starts each `""`-joined gram (see [`WordTable::anchors`]).
@@ -94,8 +94,8 @@ fn head(b: &[u8]) -> u128 {
         u128::from(u32_at(0) | (u32_at(n - 4) >> (8 * (8 - n))) << 32)
     } else if n > 0 {
         // bytes 0, n / 2 and n - 1 cover every length up to 3
-        let at = |i: usize| u128::from(b[i]) << (8 * i);
-        at(0) | at(n / 2) | at(n - 1)
+        let at = |i: usize| u64::from(b[i]) << (8 * i);
+        u128::from(at(0) | at(n / 2) | at(n - 1))
     } else {
         0
     }
