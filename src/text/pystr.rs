@@ -150,11 +150,15 @@ impl<'a> Iterator for PySplitLines<'a> {
         let b = s.as_bytes();
         let mut i = 0;
         while i < b.len() {
-            // eight printable ASCII bytes (none below 0x20, none from 0x80) hold no boundary
+            // eight bytes with no control character and no 0xC2 or 0xE2 (the lead bytes of
+            // U+0085, U+2028 and U+2029) hold no boundary start
             if let Some(eight) = b.get(i..i + 8) {
                 const ONES: u64 = 0x0101_0101_0101_0101;
+                const HIGH: u64 = 0x80 * ONES;
+                // (v - n) & !v & HIGH is non-zero exactly when some byte of v is below n
+                let below = |v: u64, n: u64| v.wrapping_sub(n * ONES) & !v & HIGH != 0;
                 let x = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
-                if ((x.wrapping_sub(0x20 * ONES) & !x) | x) & (0x80 * ONES) == 0 {
+                if !below(x, 0x20) && !below(x ^ (0xC2 * ONES), 1) && !below(x ^ (0xE2 * ONES), 1) {
                     i += 8;
                     continue;
                 }
@@ -229,7 +233,8 @@ mod tests {
         }
         let pieces = [
             "ab", "cdefghij", " ", "\n", "\r", "\r\n", "\t", "\x0b", "\x1d", "\u{85}", "\u{2028}",
-            "\u{2029}", "é", "\u{2026}", "\x1f", "~",
+            "\u{2029}", "é", "\u{2026}", "\x1f", "~", "\u{a0}", "\u{201c}", "©", "â", "\x7f",
+            "\u{2027}", "\u{2030}", "\u{c2}",
         ];
         let mut rng = crate::text::xorshift(11);
         for _ in 0..5000 {
