@@ -158,7 +158,11 @@ impl<'a> Iterator for PySplitLines<'a> {
                 // (v - n) & !v & HIGH is non-zero exactly when some byte of v is below n
                 let below = |v: u64, n: u64| v.wrapping_sub(n * ONES) & !v & HIGH != 0;
                 let x = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
-                if !below(x, 0x20) && !below(x ^ (0xC2 * ONES), 1) && !below(x ^ (0xE2 * ONES), 1) {
+                // (all-ASCII windows, the common case, need only the first two tests)
+                let no_lead = |x: u64| {
+                    x & HIGH == 0 || !(below(x ^ (0xC2 * ONES), 1) || below(x ^ (0xE2 * ONES), 1))
+                };
+                if !below(x, 0x20) && no_lead(x) {
                     i += 8;
                     continue;
                 }
