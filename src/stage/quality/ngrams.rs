@@ -357,10 +357,23 @@ impl Prefilter {
 
     #[inline]
     fn mark(&self, s: &mut Scratch, h: u64) {
+        self.mark_in(&mut s.marks, h);
+    }
+
+    /// Sets the "seen" bit of `h`, and its "seen again" bit if "seen" was set.
+    #[inline]
+    fn mark_in(&self, marks: &mut [[u64; 2]], h: u64) {
         let b = (h >> self.shift) as usize;
         let (w, bit) = (b / 64, 1u64 << (b % 64));
-        let [seen, again] = s.marks[w];
-        s.marks[w] = [seen | bit, again | (seen & bit)];
+        let [seen, again] = marks[w];
+        marks[w] = [seen | bit, again | (seen & bit)];
+    }
+
+    /// Whether the "seen again" bit of `h` is set.
+    #[inline]
+    fn again_in(&self, marks: &[[u64; 2]], h: u64) -> bool {
+        let b = (h >> self.shift) as usize;
+        marks[b / 64][1] & (1u64 << (b % 64)) != 0
     }
 
     /// The bitmap word of key `h`.
@@ -373,21 +386,15 @@ impl Prefilter {
     /// outgrows the L2 cache, and the probes are random) has the word [`MARKS_AHEAD`] items
     /// ahead prefetched.
     fn mark_all<T>(&self, marks: &mut [[u64; 2]], items: &[T], key: impl Fn(&T) -> u64) {
-        let mark = |marks: &mut [[u64; 2]], h: u64| {
-            let b = (h >> self.shift) as usize;
-            let (w, bit) = (b / 64, 1u64 << (b % 64));
-            let [seen, again] = marks[w];
-            marks[w] = [seen | bit, again | (seen & bit)];
-        };
         if marks.len() < PREFETCH_FROM {
-            items.iter().for_each(|item| mark(marks, key(item)));
+            items.iter().for_each(|item| self.mark_in(marks, key(item)));
             return;
         }
         for (k, item) in items.iter().enumerate() {
             if let Some(ahead) = items.get(k + MARKS_AHEAD) {
                 prefetch(&marks[self.word(key(ahead))]);
             }
-            mark(marks, key(item));
+            self.mark_in(marks, key(item));
         }
     }
 
@@ -402,12 +409,8 @@ impl Prefilter {
         if !self.on {
             return;
         }
-        let repeated = |h: u64| {
-            let b = (h >> self.shift) as usize;
-            marks[b / 64][1] & (1u64 << (b % 64)) != 0
-        };
         if marks.len() < PREFETCH_FROM {
-            items.retain(|item| repeated(key(item)));
+            items.retain(|item| self.again_in(marks, key(item)));
             return;
         }
         let mut kept = 0;
@@ -416,7 +419,7 @@ impl Prefilter {
                 prefetch(&marks[self.word(key(ahead))]);
             }
             let item = items[k];
-            if repeated(key(&item)) {
+            if self.again_in(marks, key(&item)) {
                 items[kept] = item;
                 kept += 1;
             }
@@ -429,8 +432,7 @@ impl Prefilter {
         if !self.on {
             return true;
         }
-        let b = (h >> self.shift) as usize;
-        s.marks[b / 64][1] & (1u64 << (b % 64)) != 0
+        self.again_in(&s.marks, h)
     }
 }
 
