@@ -18,6 +18,7 @@ mod spacy_en_plain;
 #[rustfmt::skip]
 mod spacy_en_data;
 mod spacy_en_special;
+pub(crate) mod swar;
 #[rustfmt::skip]
 mod unicode_tables;
 

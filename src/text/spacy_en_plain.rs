@@ -22,6 +22,7 @@ use super::charset::CharSet;
 use super::pystr::is_py_space_ascii;
 use super::spacy_en_affix::{Alt, Body};
 use super::spacy_en_data as data;
+use super::swar::{self, HIGH, ONES};
 
 /// Triggers a rule that may fire anywhere in a chunk.
 pub(super) const FREE: u8 = 1;
@@ -119,14 +120,11 @@ impl PlainChars {
     /// by byte; in English text most words end within the first eight bytes.
     #[inline]
     pub(super) fn skip_letters(&self, b: &[u8], mut j: usize) -> (usize, u8) {
-        const HIGH: u64 = 0x8080_8080_8080_8080;
-        const ONES: u64 = 0x0101_0101_0101_0101;
         let Some(letters) = self.letters else {
             return (j, 0);
         };
         let start = j;
-        while let Some(eight) = b.get(j..j + 8) {
-            let x = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
+        while let Some(x) = swar::load8(b, j) {
             // per byte: lower-cased, without the high bit (so the sums below cannot carry)
             let y = (x | (0x20 * ONES)) & !HIGH;
             let from_a = (y + (0x80 - u64::from(b'a')) * ONES) & HIGH;

@@ -17,6 +17,8 @@
 
 use std::cell::RefCell;
 
+use crate::text::swar;
+
 const BASE: u64 = 0x9E37_79B9_7F4A_7C15 | 1;
 const SEP: u64 = b' ' as u64 + 1;
 /// Grams per pass below which the bitmap prefilter is skipped.
@@ -494,16 +496,12 @@ impl<'a> WordTable<'a> {
             let (key, chars, space) = if b.len() < 8 {
                 // a word of up to 7 bytes is its own key (bytes and length)
                 let packed = head(b) as u64;
-                let chars = if packed & 0x8080_8080_8080_8080 == 0 {
+                let chars = if swar::all_ascii(packed) {
                     b.len()
                 } else {
                     b.iter().filter(|c| (*c & 0xC0) != 0x80).count()
                 };
-                let spaces = packed ^ 0x2020_2020_2020_2020;
-                let space =
-                    (spaces.wrapping_sub(0x0101_0101_0101_0101) & !spaces & 0x0080_8080_8080_8080)
-                        != 0;
-                (packed | (b.len() as u64) << 56, chars, space)
+                (packed | (b.len() as u64) << 56, chars, swar::has_byte(packed, b' '))
             } else {
                 // a longer one is keyed by its hash and compared with the word that made the
                 // entry
