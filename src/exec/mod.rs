@@ -3,6 +3,7 @@
 //! input order (a bounded reorder window) and written by the calling thread. Output depends
 //! only on the input order, never on the thread count.
 
+mod lazy;
 pub mod metrics;
 pub mod progress;
 
@@ -23,7 +24,8 @@ use crate::sink::manifest::{Manifest, SourceManifest};
 use crate::sink::{self, Sink};
 use crate::source::{self, BadRecord, InputFile, ReadOutput, jsonl, parquet};
 use crate::stage::tokenize::NUM_TOKENS;
-use crate::stage::{BatchContext, BuiltStage, FilterMode, TEXT, with_column};
+use crate::stage::{BatchContext, BuiltStage, FilterMode, TEXT};
+use lazy::LazyBatch;
 use metrics::{InputStats, RunStats, StageStats};
 
 /// Runtime knobs (CLI flags, never pipeline fields).
@@ -212,15 +214,17 @@ fn text_bytes(batch: &RecordBatch) -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs every stage on one batch.
+/// Runs every stage on one batch. Row drops are deferred (see [`lazy`]): a filter that names
+/// the columns it reads sees only those.
 fn run_stages(
     plan: &Plan,
-    mut batch: RecordBatch,
+    batch: RecordBatch,
     seq: u64,
     want_dropped: bool,
     stats: &mut [StageStats],
     dropped: &mut Vec<RecordBatch>,
 ) -> Result<Option<RecordBatch>> {
+    let mut batch = LazyBatch::new(batch);
     for (i, st) in plan.stages.iter().enumerate() {
         if batch.num_rows() == 0 {
             return Ok(None);
@@ -229,20 +233,25 @@ fn run_stages(
         let ctx = BatchContext { seq, seed: stage_seed(plan.config.seed, i, seq) };
         let s = &mut stats[i];
         s.docs_in += batch.num_rows() as u64;
-        s.bytes_in += text_bytes(&batch);
-        batch = match &st.stage {
+        s.bytes_in += text_bytes(&batch.view(&[TEXT])?);
+        match &st.stage {
             BuiltStage::Transform(t) => {
-                let out = t.apply(batch, &ctx).map_err(|e| e.in_stage(&st.id))?;
+                let out = t.apply(batch.whole()?, &ctx).map_err(|e| e.in_stage(&st.id))?;
                 if let Some(c) = out
                     .column_by_name(NUM_TOKENS)
                     .and_then(|c| c.as_any().downcast_ref::<arrow::array::Int32Array>().cloned())
                 {
                     s.tokens += c.values().iter().map(|v| *v as u64).sum::<u64>();
                 }
-                out
+                batch = LazyBatch::new(out);
             }
             BuiltStage::Filter(f, mode) => {
-                let v = f.evaluate(&batch, &ctx).map_err(|e| e.in_stage(&st.id))?;
+                let input = match f.reads() {
+                    Some(cols) => batch.view(&cols)?,
+                    None => batch.whole()?,
+                };
+                let v = f.evaluate(&input, &ctx).map_err(|e| e.in_stage(&st.id))?;
+                drop(input);
                 if v.reasons.len() != batch.num_rows() {
                     return Err(Error::Internal(format!(
                         "stage `{}` returned {} decisions for {} rows",
@@ -251,43 +260,51 @@ fn run_stages(
                         batch.num_rows()
                     )));
                 }
-                let original = batch.clone();
+                let rejected = v.reasons.iter().filter(|r| r.is_some()).count();
+                // the rows as they came in (before a rewrite of their text)
+                let original = (want_dropped && rejected > 0 && *mode == FilterMode::Drop)
+                    .then(|| batch.view(&sink::DROPPED_FROM))
+                    .transpose()?;
                 if let Some(t) = v.new_text {
                     let nullable = batch.schema().field_with_name(TEXT)?.is_nullable();
-                    batch = with_column(&batch, Field::new(TEXT, DataType::Utf8, nullable), t)?;
+                    batch.set_column(Field::new(TEXT, DataType::Utf8, nullable), t);
                 }
                 for (field, col) in f.annotation_fields().into_iter().zip(v.annotations) {
-                    batch = with_column(&batch, field.as_ref().clone(), col)?;
+                    batch.set_column(field.as_ref().clone(), col);
                 }
-                let rejected = v.reasons.iter().filter(|r| r.is_some()).count();
                 for r in v.reasons.iter().flatten() {
                     *s.reasons.entry((*r).to_string()).or_insert(0) += 1;
                 }
                 match mode {
                     FilterMode::Annotate => {
                         let col: StringArray = v.reasons.iter().copied().collect();
-                        with_column(
-                            &batch,
+                        batch.set_column(
                             Field::new(st.reason_column(), DataType::Utf8, true),
                             Arc::new(col),
-                        )?
+                        );
                     }
-                    FilterMode::Drop if rejected == 0 => batch,
+                    FilterMode::Drop if rejected == 0 => {}
                     FilterMode::Drop => {
-                        if want_dropped {
+                        if let Some(original) = original {
                             dropped.push(sink::dropped_rows(&original, &st.id, &v.reasons)?);
                         }
                         let keep: BooleanArray =
                             v.reasons.iter().map(|r| Some(r.is_none())).collect();
-                        arrow::compute::filter_record_batch(&batch, &keep)?
+                        batch.keep(&keep)?;
                     }
                 }
             }
-        };
+        }
         s.docs_out += batch.num_rows() as u64;
         s.seconds += t0.elapsed().as_secs_f64();
     }
-    Ok((batch.num_rows() > 0).then_some(batch))
+    let t0 = Instant::now();
+    let out = batch.whole()?;
+    // cutting the columns no filter read is the last filter's work
+    if let Some(s) = stats.last_mut() {
+        s.seconds += t0.elapsed().as_secs_f64();
+    }
+    Ok((out.num_rows() > 0).then_some(out))
 }
 
 fn process(plan: &Plan, unit: Unit, want_dropped: bool) -> Result<UnitResult> {

@@ -285,6 +285,9 @@ impl Sink {
     }
 }
 
+/// The columns of a batch that [`dropped_rows`] reads.
+pub const DROPPED_FROM: [&str; 3] = [ID, SOURCE, TEXT];
+
 /// Builds the rows for `dropped/`: the rejected documents of one filter.
 pub fn dropped_rows(
     batch: &RecordBatch,
@@ -292,7 +295,10 @@ pub fn dropped_rows(
     reasons: &[Option<&'static str>],
 ) -> Result<RecordBatch> {
     let mask: BooleanArray = reasons.iter().map(|r| Some(r.is_some())).collect();
-    let rows = arrow::compute::filter_record_batch(batch, &mask)?;
+    // only the columns a dropped row keeps are cut (not wide or nested metadata)
+    let schema = batch.schema();
+    let cols = DROPPED_FROM.iter().map(|c| schema.index_of(c)).collect::<Result<Vec<_>, _>>()?;
+    let rows = arrow::compute::filter_record_batch(&batch.project(&cols)?, &mask)?;
     let n = rows.num_rows();
     let reason: StringArray = reasons.iter().flatten().map(|r| Some(*r)).collect();
     Ok(RecordBatch::try_new(

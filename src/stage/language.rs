@@ -283,6 +283,10 @@ impl LanguageFilter {
 }
 
 impl Filter for LanguageFilter {
+    fn reads(&self) -> Option<Vec<&str>> {
+        Some(vec![self.column.as_str()])
+    }
+
     fn annotation_fields(&self) -> Vec<FieldRef> {
         vec![
             Arc::new(Field::new(LANG, DataType::Utf8, true)),

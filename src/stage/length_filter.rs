@@ -136,6 +136,10 @@ impl LengthFilter {
 }
 
 impl Filter for LengthFilter {
+    fn reads(&self) -> Option<Vec<&str>> {
+        Some(vec![self.0.column.as_str()])
+    }
+
     fn evaluate(&self, batch: &arrow::array::RecordBatch, _: &BatchContext) -> Result<Verdict> {
         let col = string_column(batch, &self.0.column)?;
         Ok(Verdict::reasons(col.iter().map(|t| self.decide(t.unwrap_or(""))).collect()))

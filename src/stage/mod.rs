@@ -99,6 +99,12 @@ pub trait Filter: Send + Sync {
     fn annotation_fields(&self) -> Vec<FieldRef> {
         Vec::new()
     }
+    /// The only columns [`Filter::evaluate`] reads, when it names them: the executor then
+    /// hands it just those columns of the live rows and cuts the others once, later (see
+    /// `exec::lazy`). `None`: it gets the whole batch.
+    fn reads(&self) -> Option<Vec<&str>> {
+        None
+    }
     /// Decides every row of the batch.
     fn evaluate(&self, batch: &RecordBatch, ctx: &BatchContext) -> Result<Verdict>;
 }

@@ -92,6 +92,10 @@ impl RegexFilter {
 }
 
 impl Filter for RegexFilter {
+    fn reads(&self) -> Option<Vec<&str>> {
+        Some(vec![self.cfg.column.as_str()])
+    }
+
     fn evaluate(&self, batch: &arrow::array::RecordBatch, _: &BatchContext) -> Result<Verdict> {
         let col = string_column(batch, &self.cfg.column)?;
         let reasons = col

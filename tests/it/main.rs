@@ -3,6 +3,7 @@
 mod agreement;
 mod bad_input;
 mod cli;
+mod deferred_drops;
 mod determinism;
 mod golden;
 mod pipelines;

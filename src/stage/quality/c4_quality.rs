@@ -255,6 +255,10 @@ fn line_counts(text: &str, part: &str, toks: &[(u32, u32)], cursor: &mut usize) 
 }
 
 impl Filter for C4Quality {
+    fn reads(&self) -> Option<Vec<&str>> {
+        Some(vec![self.cfg.column.as_str()])
+    }
+
     fn evaluate(&self, batch: &RecordBatch, _: &BatchContext) -> Result<Verdict> {
         let col = string_column(batch, &self.cfg.column)?;
         let mut reasons = Vec::with_capacity(col.len());

@@ -133,6 +133,10 @@ impl FinewebQuality {
 }
 
 impl Filter for FinewebQuality {
+    fn reads(&self) -> Option<Vec<&str>> {
+        Some(vec![self.0.column.as_str()])
+    }
+
     fn evaluate(&self, batch: &RecordBatch, _: &BatchContext) -> Result<Verdict> {
         let col = string_column(batch, &self.0.column)?;
         Ok(Verdict::reasons(col.iter().map(|t| self.decide(t.unwrap_or(""))).collect()))

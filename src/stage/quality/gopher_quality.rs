@@ -322,6 +322,10 @@ impl GopherQuality {
 }
 
 impl Filter for GopherQuality {
+    fn reads(&self) -> Option<Vec<&str>> {
+        Some(vec![self.cfg.column.as_str()])
+    }
+
     fn evaluate(&self, batch: &RecordBatch, _: &BatchContext) -> Result<Verdict> {
         let col = string_column(batch, &self.cfg.column)?;
         Ok(Verdict::reasons(col.iter().map(|t| self.decide(t.unwrap_or(""))).collect()))
