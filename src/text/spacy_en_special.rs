@@ -298,27 +298,9 @@ impl SpecialMatcher {
         kept.sort_unstable();
         // _retokenize_special_spans: a kept span whose text is a special case is replaced by
         // its pieces (spans across whitespace keep their tokens).
-        spare.clear();
-        std::mem::swap(toks, spare);
-        let old = &*spare;
-        toks.reserve(old.len());
-        let mut i = 0;
-        for &(s, e) in &kept {
-            // the tokens between kept spans stay as they are
-            toks.extend_from_slice(&old[i..s]);
-            let (a, b) = (old[s].start, old[e - 1].end);
-            if let Some(pieces) = specials.get(&text[a..b]) {
-                let mut at = a;
-                for p in pieces {
-                    toks.push(Tok { start: at, end: at + p.len(), space: false });
-                    at += p.len();
-                }
-            } else {
-                toks.extend_from_slice(&old[s..e]);
-            }
-            i = e;
+        if !retokenize_in_place(text, toks, &kept, specials) {
+            retokenize_copy(text, toks, spare, &kept, specials);
         }
-        toks.extend_from_slice(&old[i..]);
     }
 
     /// Whether pattern `p` matches the tokens from `i` on (`touching`: and they touch).
@@ -377,6 +359,85 @@ impl SpecialMatcher {
     }
 }
 
+/// `_retokenize_special_spans` without a copy of the token list: each kept span (sorted,
+/// disjoint) whose text is a special case becomes its pieces. Writes only over tokens already
+/// read, which holds while no span grows; returns `false`, changing nothing, if one would.
+fn retokenize_in_place(
+    text: &str,
+    toks: &mut Vec<Tok>,
+    kept: &[(usize, usize)],
+    specials: &SpecialTable,
+) -> bool {
+    let pieces_of =
+        |toks: &[Tok], (s, e): (usize, usize)| specials.get(&text[toks[s].start..toks[e - 1].end]);
+    if !kept.iter().all(|&k| pieces_of(toks, k).is_none_or(|p| p.len() <= k.1 - k.0)) {
+        return false;
+    }
+    let Some(&(first, _)) = kept.first() else { return true };
+    // tokens [i, s) are copied to w; before the first span they stay where they are
+    let (mut w, mut i) = (first, first);
+    for &(s, e) in kept {
+        if w != i {
+            toks.copy_within(i..s, w);
+        }
+        w += s - i;
+        match pieces_of(toks, (s, e)) {
+            Some(pieces) => {
+                let mut at = toks[s].start;
+                for p in pieces {
+                    toks[w] = Tok { start: at, end: at + p.len(), space: false };
+                    at += p.len();
+                    w += 1;
+                }
+            }
+            None => {
+                if w != s {
+                    toks.copy_within(s..e, w);
+                }
+                w += e - s;
+            }
+        }
+        i = e;
+    }
+    let tail = toks.len() - i;
+    if w != i {
+        toks.copy_within(i.., w);
+    }
+    toks.truncate(w + tail);
+    true
+}
+
+/// `_retokenize_special_spans` into a new list (`spare` is reused scratch).
+fn retokenize_copy(
+    text: &str,
+    toks: &mut Vec<Tok>,
+    spare: &mut Vec<Tok>,
+    kept: &[(usize, usize)],
+    specials: &SpecialTable,
+) {
+    spare.clear();
+    std::mem::swap(toks, spare);
+    let old = &*spare;
+    toks.reserve(old.len());
+    let mut i = 0;
+    for &(s, e) in kept {
+        // the tokens between kept spans stay as they are
+        toks.extend_from_slice(&old[i..s]);
+        let (a, b) = (old[s].start, old[e - 1].end);
+        if let Some(pieces) = specials.get(&text[a..b]) {
+            let mut at = a;
+            for p in pieces {
+                toks.push(Tok { start: at, end: at + p.len(), space: false });
+                at += p.len();
+            }
+        } else {
+            toks.extend_from_slice(&old[s..e]);
+        }
+        i = e;
+    }
+    toks.extend_from_slice(&old[i..]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,5 +453,63 @@ mod tests {
             let known = data::SPECIAL_CASES.iter().find(|(k, _)| *k == w).map(|(_, p)| *p);
             assert_eq!(t.get(w), known, "{w:?}");
         }
+    }
+
+    #[test]
+    fn in_place_retokenizing_equals_the_copy() {
+        let table = SpecialTable::new(data::SPECIAL_CASES);
+        let mut rng = crate::text::xorshift(7);
+        let (mut in_place, mut grew) = (0, 0);
+        for _ in 0..3000 {
+            // a text of special cases and plain words, cut into touching tokens at random
+            let n = 1 + (rng() % 12) as usize;
+            let parts: Vec<&str> = (0..n)
+                .map(|_| match rng() % 3 {
+                    0 => "word",
+                    _ => data::SPECIAL_CASES[(rng() as usize) % data::SPECIAL_CASES.len()].0,
+                })
+                .collect();
+            let text = parts.concat();
+            let mut toks = Vec::new();
+            let mut at = 0;
+            for p in &parts {
+                let cut = if p.len() > 1 && rng().is_multiple_of(2) {
+                    1 + (rng() as usize) % (p.len() - 1)
+                } else {
+                    p.len()
+                };
+                let cut = (1..=cut).rev().find(|c| p.is_char_boundary(*c)).unwrap_or(p.len());
+                toks.push(Tok { start: at, end: at + cut, space: false });
+                if cut < p.len() {
+                    toks.push(Tok { start: at + cut, end: at + p.len(), space: false });
+                }
+                at += p.len();
+            }
+            // sorted disjoint spans over whole parts, which are sometimes special cases
+            let mut kept = Vec::new();
+            let (mut t, mut i) = (0, 0);
+            for p in &parts {
+                let start = t;
+                let end_byte = toks[t].start + p.len();
+                while t < toks.len() && toks[t].end <= end_byte {
+                    t += 1;
+                }
+                if rng().is_multiple_of(2) && start >= i {
+                    kept.push((start, t));
+                    i = t;
+                }
+            }
+            let mut want = toks.clone();
+            retokenize_copy(&text, &mut want, &mut Vec::new(), &kept, &table);
+            let mut got = toks.clone();
+            if retokenize_in_place(&text, &mut got, &kept, &table) {
+                assert_eq!(got, want, "{text:?} {kept:?}");
+                in_place += 1;
+            } else {
+                assert_eq!(got, toks, "a refused rewrite must change nothing");
+                grew += 1;
+            }
+        }
+        assert!(in_place > 1000 && grew > 100, "{in_place} in place, {grew} refused");
     }
 }
