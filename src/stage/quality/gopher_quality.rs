@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::constants::{STOP_WORDS, is_punctuation};
-use super::{WordSplitter, on, on_u};
+use super::{WordSplitter, Words, on, on_u};
 use crate::error::Result;
 use crate::stage::{
     BatchContext, BuildContext, BuiltStage, Filter, FilterMode, StageBuilder, Verdict,
@@ -159,18 +159,18 @@ impl StopWords {
 
     /// Whether at least `m` distinct stop words occur among `words` (the scan stops once they
     /// have).
-    fn at_least(&self, words: &[&str], m: u64) -> bool {
+    fn at_least(&self, words: Words<'_>, m: u64) -> bool {
         if self.list.len() > 64 || self.list.iter().any(|w| w.len() > 63) {
             let mut found: HashSet<&str> = HashSet::new();
-            for w in words {
-                if self.set.contains(*w) && found.insert(w) && found.len() as u64 >= m {
+            for w in words.iter() {
+                if self.set.contains(w) && found.insert(w) && found.len() as u64 >= m {
                     return true;
                 }
             }
             return found.len() as u64 >= m;
         }
         let mut mask = 0u64;
-        for w in words {
+        for w in words.iter() {
             if u64::from(mask.count_ones()) >= m {
                 return true;
             }
@@ -236,11 +236,11 @@ impl GopherQuality {
     }
 
     /// [`Self::decide`] with the words already split.
-    pub fn decide_words(&self, text: &str, words: &[&str]) -> Option<&'static str> {
+    pub fn decide_words(&self, text: &str, words: Words<'_>) -> Option<&'static str> {
         let c = &self.cfg;
         let n_words = words.len() as f64;
         let (mut n_non_symbol, mut non_symbol_chars, mut alpha) = (0u64, 0u64, 0usize);
-        for w in words {
+        for w in words.iter() {
             let (non_symbol, chars, is_alpha) = if w.is_ascii() {
                 // both searches usually stop at the first byte
                 let b = w.as_bytes();

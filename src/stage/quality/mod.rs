@@ -11,6 +11,7 @@ pub mod gopher_quality;
 pub mod gopher_repetition;
 pub mod ngrams;
 
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use schemars::JsonSchema;
@@ -72,39 +73,46 @@ impl WordSplitter {
     /// earlier on this thread. Consecutive filters (Gopher repetition, then Gopher quality)
     /// see the same texts, and one batch is processed on one thread, so the second filter
     /// does not tokenize again.
-    pub fn with_words<R>(self, text: &str, f: impl FnOnce(&[&str]) -> R) -> R {
-        let words: Vec<&str> = match self.cached_tokens(text) {
-            Some(spans) => {
-                // sized once (a filtered iterator would grow the vector step by step)
-                let mut words = Vec::with_capacity(spans.len());
-                words.extend(
-                    spans
-                        .iter()
-                        .filter(|(_, e)| e & SPACE_BIT == 0)
-                        .map(|&(s, e)| &text[s as usize..e as usize]),
-                );
-                words
-            }
-            None => self.words(text),
-        };
-        f(&words)
+    pub fn with_words<R>(self, text: &str, f: impl FnOnce(Words<'_>) -> R) -> R {
+        match self.cached_words(text) {
+            Some(spans) => f(Words::Spans { text, spans: &spans }),
+            None => f(Words::Strs(&self.words(text))),
+        }
+    }
+
+    /// The word spans (whitespace tokens left out) of `text` from this thread's cache (see
+    /// [`Self::cached_tokens`]), made from its tokens on first use.
+    fn cached_words(self, text: &str) -> Option<WordSpans> {
+        self.cached(text, |e| {
+            Rc::clone(e.words.get_or_insert_with(|| {
+                Rc::new(e.tokens.iter().filter(|(_, end)| end & SPACE_BIT == 0).copied().collect())
+            }))
+        })
     }
 
     /// Every token of `text` (`spacy_en` also yields whitespace tokens, which are not words)
     /// from this thread's cache, tokenizing (and remembering) on a miss; [`span`] decodes one.
     /// `None` for texts of 2 GiB or more, which are not cached.
     pub(crate) fn cached_tokens(self, text: &str) -> Option<Spans> {
+        self.cached(text, |e| Rc::clone(&e.tokens))
+    }
+
+    /// `f` of this thread's cache entry for `text`, made (by tokenizing) on a miss. `None`
+    /// for texts of 2 GiB or more, which are not cached.
+    fn cached<R>(self, text: &str, f: impl FnOnce(&mut Cached) -> R) -> Option<R> {
         if text.len() >= SPACE_BIT as usize {
             return None;
         }
         let key = (xxhash_rust::xxh3::xxh3_64(text.as_bytes()), text.len(), self);
-        if let Some(s) = WORDS.with(|c| c.borrow().map.get(&key).cloned()) {
-            return Some(s);
+        let mut f = Some(f);
+        let hit = WORDS.with(|c| c.borrow_mut().map.get_mut(&key).map(|e| f.take().map(|f| f(e))));
+        if let Some(r) = hit {
+            return r;
         }
         let encode = |(s, e, space): (usize, usize, bool)| {
             (s as u32, e as u32 | if space { SPACE_BIT } else { 0 })
         };
-        let spans: Spans = match self {
+        let tokens: Spans = match self {
             WordSplitter::SpacyEn => en_tokenizer().map_tokens(text, encode),
             WordSplitter::Whitespace => {
                 let base = text.as_ptr() as usize;
@@ -118,14 +126,16 @@ impl WordSplitter {
         };
         WORDS.with(|c| {
             let mut c = c.borrow_mut();
-            if c.map.len() >= CACHE_DOCS || c.words + spans.len() > CACHE_WORDS {
+            // room for the tokens and for the word spans made from them later
+            let room = 2 * tokens.len();
+            if c.map.len() >= CACHE_DOCS || c.words + room > CACHE_WORDS {
                 c.map.clear();
                 c.words = 0;
             }
-            c.words += spans.len();
-            c.map.insert(key, spans.clone());
-        });
-        Some(spans)
+            c.words += room;
+            let e = c.map.entry(key).or_insert(Cached { tokens, words: None });
+            f.take().map(|f| f(e))
+        })
     }
 }
 
@@ -172,16 +182,81 @@ pub fn remember_word_count(text: &str, words: usize) {
 
 /// Documents whose words one thread remembers.
 const CACHE_DOCS: usize = 8192;
-/// Tokens one thread remembers (8 bytes each).
+/// Token and word spans one thread remembers (8 bytes each).
 const CACHE_WORDS: usize = 8 << 20;
 
 /// Token spans (byte ranges; [`SPACE_BIT`] set on whitespace tokens) of one text.
-pub(crate) type Spans = std::rc::Rc<[(u32, u32)]>;
+pub(crate) type Spans = Rc<[(u32, u32)]>;
+
+/// Word spans (byte ranges, no whitespace tokens) of one text.
+type WordSpans = Rc<Vec<(u32, u32)>>;
+
+/// What one thread remembers of one text.
+struct Cached {
+    tokens: Spans,
+    /// Made on first use.
+    words: Option<WordSpans>,
+}
 
 #[derive(Default)]
 struct WordCache {
-    map: std::collections::HashMap<(u64, usize, WordSplitter), Spans>,
+    map: std::collections::HashMap<(u64, usize, WordSplitter), Cached>,
     words: usize,
+}
+
+/// The words of one text, as byte spans into it (what the tokenizer cache keeps) or as
+/// string slices.
+#[derive(Clone, Copy)]
+pub enum Words<'a> {
+    /// `(start, end)` byte offsets of each word in `text`.
+    Spans { text: &'a str, spans: &'a [(u32, u32)] },
+    /// The words themselves.
+    Strs(&'a [&'a str]),
+}
+
+impl<'a> Words<'a> {
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        match self {
+            Words::Spans { spans, .. } => spans.len(),
+            Words::Strs(w) => w.len(),
+        }
+    }
+
+    /// Whether there are no words.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Word `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> &'a str {
+        match *self {
+            Words::Spans { text, spans } => &text[spans[i].0 as usize..spans[i].1 as usize],
+            Words::Strs(w) => w[i],
+        }
+    }
+
+    /// The bytes of word `i`.
+    #[inline]
+    pub fn bytes(&self, i: usize) -> &'a [u8] {
+        match *self {
+            Words::Spans { text, spans } => {
+                &text.as_bytes()[spans[i].0 as usize..spans[i].1 as usize]
+            }
+            Words::Strs(w) => w[i].as_bytes(),
+        }
+    }
+
+    /// The words in order.
+    pub fn iter(self) -> impl DoubleEndedIterator<Item = &'a str> + ExactSizeIterator {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+
+    /// The bytes of the words in order.
+    pub fn iter_bytes(self) -> impl DoubleEndedIterator<Item = &'a [u8]> + ExactSizeIterator {
+        (0..self.len()).map(move |i| self.bytes(i))
+    }
 }
 
 thread_local! {

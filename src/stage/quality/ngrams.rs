@@ -17,6 +17,7 @@
 
 use std::cell::RefCell;
 
+use super::Words;
 use crate::text::swar;
 
 const BASE: u64 = 0x9E37_79B9_7F4A_7C15 | 1;
@@ -440,7 +441,7 @@ impl Prefilter {
 
 /// Per-word ids, prefix sums and prefix hashes of one document's words.
 pub struct WordTable<'a> {
-    words: &'a [&'a str],
+    words: Words<'a>,
     s: RefCell<Scratch>,
 }
 
@@ -457,7 +458,7 @@ impl Drop for WordTable<'_> {
 
 impl<'a> WordTable<'a> {
     /// Interns the words and precomputes the per-word values.
-    pub fn new(words: &'a [&'a str]) -> Self {
+    pub fn new(words: Words<'a>) -> Self {
         let mut s = SCRATCH.with(|c| std::mem::take(&mut *c.borrow_mut()));
         let n = words.len();
         s.best.clear();
@@ -488,8 +489,7 @@ impl<'a> WordTable<'a> {
         keys.clear();
         keys.reserve(n);
         let (mut cat_sum, mut chars_sum, mut bytes_sum, mut spaced) = (0u64, 0u32, 0u32, 0u32);
-        for w in words {
-            let b = w.as_bytes();
+        for b in words.iter_bytes() {
             let h = word_hash(b);
             cat_sum = cat_sum.wrapping_mul(pow(b.len())).wrapping_add(h);
             cat.push(cat_sum);
@@ -505,7 +505,11 @@ impl<'a> WordTable<'a> {
             } else {
                 // a longer one is keyed by its hash and compared with the word that made the
                 // entry
-                let chars = if w.is_ascii() { b.len() } else { w.chars().count() };
+                let chars = if b.is_ascii() {
+                    b.len()
+                } else {
+                    b.iter().filter(|c| (*c & 0xC0) != 0x80).count()
+                };
                 (h | 0xFF << 56, chars, b.contains(&b' '))
             };
             keys.push(key);
@@ -520,8 +524,8 @@ impl<'a> WordTable<'a> {
             // prefix counts of the words holding a `' '` (rare: spaCy never makes one)
             s.spaced_words.reserve(n + 1);
             s.spaced_words.push(0);
-            for (k, w) in words.iter().enumerate() {
-                let c = s.spaced_words[k] + u32::from(w.as_bytes().contains(&b' '));
+            for (k, w) in words.iter_bytes().enumerate() {
+                let c = s.spaced_words[k] + u32::from(w.contains(&b' '));
                 s.spaced_words.push(c);
             }
         }
@@ -565,7 +569,9 @@ impl<'a> WordTable<'a> {
                     counts.push(1);
                     break id;
                 }
-                if v.key == key && (short || words[reps[v.id as usize] as usize] == words[k]) {
+                if v.key == key
+                    && (short || words.bytes(reps[v.id as usize] as usize) == words.bytes(k))
+                {
                     counts[v.id as usize] += 1;
                     break v.id;
                 }
@@ -592,19 +598,19 @@ impl<'a> WordTable<'a> {
     }
 
     /// Builds the `" "`-joined prefix hashes if they are not built yet.
-    fn build_spaced(s: &mut Scratch, words: &[&str]) {
+    fn build_spaced(s: &mut Scratch, words: Words<'_>) {
         if !s.spaced.is_empty() {
             return;
         }
         s.spaced.reserve(words.len() + 1);
         s.spaced.push(0);
-        for (k, w) in words.iter().enumerate() {
+        for (k, w) in words.iter_bytes().enumerate() {
             let mut h = s.spaced[k];
             if k > 0 {
                 h = h.wrapping_mul(BASE).wrapping_add(SEP);
             }
             let len = (s.bytes[k + 1] - s.bytes[k]) as usize;
-            s.spaced.push(h.wrapping_mul(pow(len)).wrapping_add(word_hash(w.as_bytes())));
+            s.spaced.push(h.wrapping_mul(pow(len)).wrapping_add(word_hash(w)));
         }
     }
 
@@ -640,9 +646,9 @@ impl<'a> WordTable<'a> {
             return false;
         }
         let bytes = |i: usize| {
-            self.words[i..i + n].iter().enumerate().flat_map(move |(k, w)| {
-                let sep: &[u8] = if spaced && k > 0 { b" " } else { b"" };
-                sep.iter().chain(w.as_bytes())
+            (i..i + n).flat_map(move |k| {
+                let sep: &[u8] = if spaced && k > i { b" " } else { b"" };
+                sep.iter().chain(self.words.bytes(k))
             })
         };
         bytes(a).eq(bytes(b))
@@ -811,7 +817,7 @@ impl<'a> WordTable<'a> {
     /// that word on) may also start at another word. Two equal `""`-joined grams of at least
     /// [`ANCHOR`] bytes start with equal anchors, whatever their word boundaries, so a gram
     /// that long starting at an unmarked word occurs once: one pass here serves every n.
-    fn anchors(s: &mut Scratch, words: &[&str]) {
+    fn anchors(s: &mut Scratch, words: Words<'_>) {
         if !s.anchor_repeats.is_empty() || words.is_empty() {
             return;
         }
@@ -822,8 +828,7 @@ impl<'a> WordTable<'a> {
         hashes.clear();
         hashes.resize(words.len(), 0);
         let mut next = 0u128;
-        for (k, w) in words.iter().enumerate().rev() {
-            let b = w.as_bytes();
+        for (k, b) in words.iter_bytes().enumerate().rev() {
             let anchor = if b.len() >= ANCHOR { head(b) } else { head(b) | next << (8 * b.len()) };
             next = anchor;
             hashes[k] = mix(anchor as u64, (anchor >> 64) as u64);
@@ -964,15 +969,30 @@ mod tests {
         rep
     }
 
+    /// The words as spans into one text (joined with a byte that no test word holds).
+    fn spans_of(w: &[&str]) -> (String, Vec<(u32, u32)>) {
+        let (mut text, mut spans) = (String::new(), Vec::new());
+        for word in w {
+            let start = text.len() as u32;
+            text.push_str(word);
+            spans.push((start, text.len() as u32));
+            text.push('\u{1}');
+        }
+        (text, spans)
+    }
+
     fn check(w: &[&str], ns: std::ops::RangeInclusive<usize>) {
-        let t = WordTable::new(w);
-        for n in ns {
-            let top = top_ref(w, n);
-            if let Some(bound) = t.top_duplicate_bound(n) {
-                assert!(bound >= top.unwrap_or(0), "bound n={n} len={}", w.len());
+        let (text, spans) = spans_of(w);
+        for words in [Words::Strs(w), Words::Spans { text: &text, spans: &spans }] {
+            let t = WordTable::new(words);
+            for n in ns.clone() {
+                let top = top_ref(w, n);
+                if let Some(bound) = t.top_duplicate_bound(n) {
+                    assert!(bound >= top.unwrap_or(0), "bound n={n} len={}", w.len());
+                }
+                assert_eq!(t.top_duplicate_chars(n), top, "top n={n} len={}", w.len());
+                assert_eq!(t.all_duplicate_chars(n), all_ref(w, n), "dup n={n} len={}", w.len());
             }
-            assert_eq!(t.top_duplicate_chars(n), top, "top n={n} len={}", w.len());
-            assert_eq!(t.all_duplicate_chars(n), all_ref(w, n), "dup n={n} len={}", w.len());
         }
     }
 
@@ -1039,11 +1059,20 @@ mod tests {
     fn tie_goes_to_the_first_seen_gram() {
         let w = vec!["long_word", "x", "a", "y"];
         // Every 1-gram appears once: the first, "long_word", decides the length.
-        assert_eq!(WordTable::new(&w).top_duplicate_chars(1), Some(9));
+        assert_eq!(WordTable::new(Words::Strs(&w)).top_duplicate_chars(1), Some(9));
         // "bb" and "a" both appear twice: the one seen first decides the length.
-        assert_eq!(WordTable::new(&["bb", "a", "bb", "a"]).top_duplicate_chars(1), Some(4));
-        assert_eq!(WordTable::new(&["a", "bb", "a", "bb"]).top_duplicate_chars(1), Some(2));
+        assert_eq!(
+            WordTable::new(Words::Strs(&["bb", "a", "bb", "a"])).top_duplicate_chars(1),
+            Some(4)
+        );
+        assert_eq!(
+            WordTable::new(Words::Strs(&["a", "bb", "a", "bb"])).top_duplicate_chars(1),
+            Some(2)
+        );
         // A higher count beats an earlier gram.
-        assert_eq!(WordTable::new(&["bb", "a", "bb", "a", "a"]).top_duplicate_chars(1), Some(3));
+        assert_eq!(
+            WordTable::new(Words::Strs(&["bb", "a", "bb", "a", "a"])).top_duplicate_chars(1),
+            Some(3)
+        );
     }
 }
