@@ -18,7 +18,6 @@
 use std::cell::RefCell;
 
 use super::Words;
-use crate::text::swar;
 
 const BASE: u64 = 0x9E37_79B9_7F4A_7C15 | 1;
 const SEP: u64 = b' ' as u64 + 1;
@@ -149,6 +148,31 @@ struct TopSlot {
     epoch: u32,
 }
 
+/// What the prefix sums need of one distinct word.
+#[derive(Clone, Copy)]
+struct WordInfo {
+    /// [`word_hash`] of its bytes.
+    hash: u64,
+    bytes: u32,
+    /// Code points.
+    chars: u32,
+    /// Whether it holds a `' '`.
+    space: bool,
+}
+
+impl WordInfo {
+    fn of(b: &[u8]) -> Self {
+        let chars =
+            if b.is_ascii() { b.len() } else { b.iter().filter(|c| (*c & 0xC0) != 0x80).count() };
+        WordInfo {
+            hash: word_hash(b),
+            bytes: b.len() as u32,
+            chars: chars as u32,
+            space: b.contains(&b' '),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Default)]
 struct DupSlot {
     /// The gram's mixed hash.
@@ -175,6 +199,8 @@ struct Scratch {
     spaced_total: u32,
     /// Per word: its vocabulary key.
     keys: Vec<u64>,
+    /// Per id: what the prefix sums need of the word.
+    info: Vec<WordInfo>,
     /// Prefix hash of `"".join(words[..k])`.
     cat: Vec<u64>,
     /// Prefix hash of `" ".join(words[..k])`, built on first use (empty until then).
@@ -224,6 +250,7 @@ impl Scratch {
             + b(&self.bytes)
             + b(&self.spaced_words)
             + b(&self.keys)
+            + b(&self.info)
             + b(&self.cat)
             + b(&self.spaced)
             + b(&self.vocab)
@@ -479,65 +506,38 @@ impl<'a> WordTable<'a> {
         s.chars.push(0);
         s.bytes.push(0);
         s.cat.push(0);
-        // local vectors and running sums keep the loop in registers
-        let (mut cat, mut keys, mut chars_v, mut bytes_v) = (
-            std::mem::take(&mut s.cat),
-            std::mem::take(&mut s.keys),
-            std::mem::take(&mut s.chars),
-            std::mem::take(&mut s.bytes),
-        );
+        // every word's key: a word of up to 7 bytes is its own key (bytes and length); a
+        // longer one is keyed by a hash and compared with the word that made the entry
+        let mut keys = std::mem::take(&mut s.keys);
         keys.clear();
-        keys.reserve(n);
-        let (mut cat_sum, mut chars_sum, mut bytes_sum, mut spaced) = (0u64, 0u32, 0u32, 0u32);
-        for b in words.iter_bytes() {
-            let h = word_hash(b);
-            cat_sum = cat_sum.wrapping_mul(pow(b.len())).wrapping_add(h);
-            cat.push(cat_sum);
-            let (key, chars, space) = if b.len() < 8 {
-                // a word of up to 7 bytes is its own key (bytes and length)
-                let packed = head(b) as u64;
-                let chars = if swar::all_ascii(packed) {
-                    b.len()
-                } else {
-                    b.iter().filter(|c| (*c & 0xC0) != 0x80).count()
-                };
-                (packed | (b.len() as u64) << 56, chars, swar::has_byte(packed, b' '))
+        keys.extend(words.iter_bytes().map(|b| {
+            let h = head(b);
+            if b.len() < 8 {
+                h as u64 | (b.len() as u64) << 56
             } else {
-                // a longer one is keyed by its hash and compared with the word that made the
-                // entry
-                let chars = if b.is_ascii() {
-                    b.len()
-                } else {
-                    b.iter().filter(|c| (*c & 0xC0) != 0x80).count()
-                };
-                (h | 0xFF << 56, chars, b.contains(&b' '))
-            };
-            keys.push(key);
-            chars_sum += chars as u32;
-            chars_v.push(chars_sum);
-            bytes_sum += b.len() as u32;
-            bytes_v.push(bytes_sum);
-            spaced += u32::from(space);
-        }
-        (s.cat, s.keys, s.chars, s.bytes, s.spaced_total) = (cat, keys, chars_v, bytes_v, spaced);
-        if s.spaced_total > 0 {
-            // prefix counts of the words holding a `' '` (rare: spaCy never makes one)
-            s.spaced_words.reserve(n + 1);
-            s.spaced_words.push(0);
-            for (k, w) in words.iter_bytes().enumerate() {
-                let c = s.spaced_words[k] + u32::from(w.contains(&b' '));
-                s.spaced_words.push(c);
+                let tail = u64::from_le_bytes(b[b.len() - 8..].try_into().expect("8 bytes"));
+                let lo = h as u64 ^ (b.len() as u64).rotate_left(32);
+                mix(lo ^ tail.rotate_left(17), (h >> 64) as u64) | 0xFF << 56
             }
-        }
+        }));
         // intern, prefetching the slot of the word a few ahead (the table outgrows the cache
-        // on book-length documents); the table and the per-id vectors are local in the loop
-        let keys = std::mem::take(&mut s.keys);
-        let (mut vocab, mut reps, mut counts, mut ids) = (
+        // on book-length documents); a word's hash, length and code points are worked out
+        // when it is first seen and summed from its id after. Local vectors and running sums
+        // keep the loop in registers.
+        let (mut vocab, mut reps, mut counts, mut ids, mut info) = (
             std::mem::take(&mut s.vocab),
             std::mem::take(&mut s.reps),
             std::mem::take(&mut s.id_counts),
             std::mem::take(&mut s.ids),
+            std::mem::take(&mut s.info),
         );
+        info.clear();
+        let (mut cat, mut chars_v, mut bytes_v) = (
+            std::mem::take(&mut s.cat),
+            std::mem::take(&mut s.chars),
+            std::mem::take(&mut s.bytes),
+        );
+        let (mut cat_sum, mut chars_sum, mut bytes_sum, mut spaced) = (0u64, 0u32, 0u32, 0u32);
         // a new epoch; epoch 1 follows a wrap-around (which clears the tables in `s`) or is the
         // first one, so the local table is cleared too
         let new_epoch = |s: &mut Scratch, vocab: &mut Vec<VocabSlot>| {
@@ -567,6 +567,7 @@ impl<'a> WordTable<'a> {
                     vocab[slot] = VocabSlot { key, id, epoch };
                     reps.push(k as u32);
                     counts.push(1);
+                    info.push(WordInfo::of(words.bytes(k)));
                     break id;
                 }
                 if v.key == key
@@ -578,9 +579,28 @@ impl<'a> WordTable<'a> {
                 slot = (slot + 1) & mask;
             };
             ids.push(id);
+            let w = info[id as usize];
+            cat_sum = cat_sum.wrapping_mul(pow(w.bytes as usize)).wrapping_add(w.hash);
+            cat.push(cat_sum);
+            chars_sum += w.chars;
+            chars_v.push(chars_sum);
+            bytes_sum += w.bytes;
+            bytes_v.push(bytes_sum);
+            spaced += u32::from(w.space);
+        }
+        (s.cat, s.chars, s.bytes, s.spaced_total) = (cat, chars_v, bytes_v, spaced);
+        if s.spaced_total > 0 {
+            // prefix counts of the words holding a `' '` (rare: spaCy never makes one)
+            s.spaced_words.reserve(n + 1);
+            s.spaced_words.push(0);
+            for (k, &id) in ids.iter().enumerate() {
+                let c = s.spaced_words[k] + u32::from(info[id as usize].space);
+                s.spaced_words.push(c);
+            }
         }
         s.best[1] = counts.iter().copied().max().unwrap_or(0);
-        (s.vocab, s.reps, s.id_counts, s.ids, s.keys) = (vocab, reps, counts, ids, keys);
+        (s.vocab, s.reps, s.id_counts, s.ids, s.keys, s.info) =
+            (vocab, reps, counts, ids, keys, info);
         WordTable { words, s: RefCell::new(s) }
     }
 
