@@ -85,7 +85,9 @@ impl WordSplitter {
     fn cached_words(self, text: &str) -> Option<WordSpans> {
         self.cached(text, |e| {
             Rc::clone(e.words.get_or_insert_with(|| {
-                Rc::new(e.tokens.iter().filter(|(_, end)| end & SPACE_BIT == 0).copied().collect())
+                let mut words = Vec::with_capacity(e.tokens.len());
+                words.extend(e.tokens.iter().filter(|(_, end)| end & SPACE_BIT == 0));
+                Rc::new(words)
             }))
         })
     }
