@@ -27,7 +27,8 @@ pub struct StageStats {
     pub reasons: BTreeMap<String, u64>,
     /// Tokens produced (the `tokenize` stage only).
     pub tokens: u64,
-    /// Thread-seconds spent in the stage (summed over workers).
+    /// Thread-seconds spent in the stage (summed over workers). The last stage also pays for
+    /// cutting the dropped rows out of the columns no filter read (they are cut once).
     pub seconds: f64,
 }
 
