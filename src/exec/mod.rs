@@ -251,7 +251,6 @@ fn run_stages(
                     None => batch.whole()?,
                 };
                 let v = f.evaluate(&input, &ctx).map_err(|e| e.in_stage(&st.id))?;
-                drop(input);
                 if v.reasons.len() != batch.num_rows() {
                     return Err(Error::Internal(format!(
                         "stage `{}` returned {} decisions for {} rows",

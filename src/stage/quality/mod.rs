@@ -106,11 +106,14 @@ impl WordSplitter {
             return None;
         }
         let key = (xxhash_rust::xxh3::xxh3_64(text.as_bytes()), text.len(), self);
-        let mut f = Some(f);
-        let hit = WORDS.with(|c| c.borrow_mut().map.get_mut(&key).map(|e| f.take().map(|f| f(e))));
-        if let Some(r) = hit {
-            return r;
+        if !WORDS.with(|c| c.borrow().map.contains_key(&key)) {
+            self.remember(text, key);
         }
+        WORDS.with(|c| c.borrow_mut().map.get_mut(&key).map(f))
+    }
+
+    /// Tokenizes `text` and keeps its tokens in this thread's cache under `key`.
+    fn remember(self, text: &str, key: CacheKey) {
         let encode = |(s, e, space): (usize, usize, bool)| {
             (s as u32, e as u32 | if space { SPACE_BIT } else { 0 })
         };
@@ -135,9 +138,8 @@ impl WordSplitter {
                 c.words = 0;
             }
             c.words += room;
-            let e = c.map.entry(key).or_insert(Cached { tokens, words: None });
-            f.take().map(|f| f(e))
-        })
+            c.map.insert(key, Cached { tokens, words: None });
+        });
     }
 }
 
@@ -200,9 +202,12 @@ struct Cached {
     words: Option<WordSpans>,
 }
 
+/// A text's hash and length, and the splitter.
+type CacheKey = (u64, usize, WordSplitter);
+
 #[derive(Default)]
 struct WordCache {
-    map: std::collections::HashMap<(u64, usize, WordSplitter), Cached>,
+    map: std::collections::HashMap<CacheKey, Cached>,
     words: usize,
 }
 
