@@ -254,6 +254,14 @@ impl C4Badwords {
 }
 
 impl Filter for C4Badwords {
+    fn reads(&self) -> Option<Vec<&str>> {
+        let mut cols = vec![self.cfg.column.as_str(), ID];
+        if let Some(path) = &self.cfg.language_column {
+            cols.extend(super::path_columns(path));
+        }
+        Some(cols)
+    }
+
     fn evaluate(&self, batch: &RecordBatch, _: &BatchContext) -> Result<Verdict> {
         let texts = string_column(batch, &self.cfg.column)?;
         let langs: Option<StringArray> =

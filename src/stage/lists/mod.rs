@@ -137,6 +137,12 @@ pub(crate) fn require_string_path(schema: &SchemaRef, path: &str) -> Result<()> 
     Ok(())
 }
 
+/// The top-level columns [`string_at_path`] may read for `path`: the column named `path` and,
+/// for a dotted path, the struct column named by its first part.
+pub(crate) fn path_columns(path: &str) -> [&str; 2] {
+    [path, path.split('.').next().unwrap_or(path)]
+}
+
 /// The `Utf8` column named by `path` (see [`require_string_path`]). A row is null when the
 /// string or any struct above it is null.
 pub(crate) fn string_at_path(batch: &RecordBatch, path: &str) -> Result<StringArray> {

@@ -267,6 +267,12 @@ impl UrlFilter {
 }
 
 impl Filter for UrlFilter {
+    fn reads(&self) -> Option<Vec<&str>> {
+        let mut cols = super::path_columns(&self.cfg.url_field).to_vec();
+        cols.push(ID);
+        Some(cols)
+    }
+
     fn evaluate(&self, batch: &RecordBatch, _: &BatchContext) -> Result<Verdict> {
         let urls = string_at_path(batch, &self.cfg.url_field)?;
         let mut reasons = Vec::with_capacity(batch.num_rows());
