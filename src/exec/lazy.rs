@@ -93,7 +93,8 @@ impl LazyBatch {
 
     /// Keeps the live rows where `keep` (one value per live row) is true.
     pub(super) fn keep(&mut self, keep: &BooleanArray) -> Result<()> {
-        if keep.true_count() == self.rows {
+        let rows = keep.true_count();
+        if rows == self.rows {
             return Ok(());
         }
         let live = match &self.live {
@@ -111,7 +112,7 @@ impl LazyBatch {
         for c in self.cols.iter_mut().flatten() {
             *c = cut.filter(c)?;
         }
-        self.rows = keep.true_count();
+        self.rows = rows;
         self.live = Some(live);
         Ok(())
     }

@@ -18,6 +18,7 @@
 use std::cell::RefCell;
 
 use super::Words;
+use crate::text::pystr::py_len;
 
 const BASE: u64 = 0x9E37_79B9_7F4A_7C15 | 1;
 const SEP: u64 = b' ' as u64 + 1;
@@ -161,13 +162,12 @@ struct WordInfo {
 }
 
 impl WordInfo {
-    fn of(b: &[u8]) -> Self {
-        let chars =
-            if b.is_ascii() { b.len() } else { b.iter().filter(|c| (*c & 0xC0) != 0x80).count() };
+    fn of(w: &str) -> Self {
+        let b = w.as_bytes();
         WordInfo {
             hash: word_hash(b),
             bytes: b.len() as u32,
-            chars: chars as u32,
+            chars: py_len(w) as u32,
             space: b.contains(&b' '),
         }
     }
@@ -567,7 +567,7 @@ impl<'a> WordTable<'a> {
                     vocab[slot] = VocabSlot { key, id, epoch };
                     reps.push(k as u32);
                     counts.push(1);
-                    info.push(WordInfo::of(words.bytes(k)));
+                    info.push(WordInfo::of(words.get(k)));
                     break id;
                 }
                 if v.key == key
