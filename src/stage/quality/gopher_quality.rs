@@ -232,15 +232,26 @@ impl GopherQuality {
 
     /// The reason the reference gives for rejecting `text`, or `None` to keep it.
     pub fn decide(&self, text: &str) -> Option<&'static str> {
-        self.cfg.words.with_words(text, |words| self.decide_words(text, words))
+        self.cfg.words.with_words_vocab(text, |words, vocab| match vocab {
+            Some(vocab) => self.decide_counted(
+                text,
+                words,
+                vocab.iter().map(|&(first, count)| (words.get(first as usize), count)),
+            ),
+            None => self.decide_words(text, words),
+        })
     }
 
     /// [`Self::decide`] with the words already split.
     pub fn decide_words(&self, text: &str, words: Words<'_>) -> Option<&'static str> {
-        let c = &self.cfg;
-        let n_words = words.len() as f64;
+        self.decide_counted(text, words, words.iter().map(|w| (w, 1)))
+    }
+
+    /// Over `(word, count)` pairs: the words with a non-punctuation character, their total
+    /// length in code points, and the words with an alphabetic character.
+    fn word_sums<'w>(&self, counted: impl Iterator<Item = (&'w str, u32)>) -> (u64, u64, usize) {
         let (mut n_non_symbol, mut non_symbol_chars, mut alpha) = (0u64, 0u64, 0usize);
-        for w in words.iter() {
+        for (w, count) in counted {
             let (non_symbol, chars, is_alpha) = if w.is_ascii() {
                 // both searches usually stop at the first byte
                 let b = w.as_bytes();
@@ -261,11 +272,28 @@ impl GopherQuality {
                 (non_symbol, chars, alpha)
             };
             if non_symbol {
-                n_non_symbol += 1;
-                non_symbol_chars += chars as u64;
+                n_non_symbol += u64::from(count);
+                non_symbol_chars += chars as u64 * u64::from(count);
             }
-            alpha += usize::from(is_alpha);
+            if is_alpha {
+                alpha += count as usize;
+            }
         }
+        (n_non_symbol, non_symbol_chars, alpha)
+    }
+
+    /// [`Self::decide`] with the words already split, and listed again as `counted`: any
+    /// list of (word, count) whose words, repeated count times, are `words` in any order
+    /// (every word once, or each distinct word with its count).
+    fn decide_counted<'w>(
+        &self,
+        text: &str,
+        words: Words<'_>,
+        counted: impl Iterator<Item = (&'w str, u32)>,
+    ) -> Option<&'static str> {
+        let c = &self.cfg;
+        let n_words = words.len() as f64;
+        let (n_non_symbol, non_symbol_chars, alpha) = self.word_sums(counted);
         if on_u(c.min_doc_words).is_some_and(|m| n_non_symbol < m) {
             return Some("gopher_short_doc");
         }
@@ -380,6 +408,48 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         assert_eq!(decide(&ell), Some("gopher_too_many_end_ellipsis"));
+    }
+
+    #[test]
+    fn sums_over_distinct_words_equal_sums_over_every_word() {
+        use crate::stage::quality::gopher_repetition::{GopherRepetition, GopherRepetitionConfig};
+        let text = [
+            "« Café » — the naïve farmer's dog, the river… and 3.50 $ for e-mail!",
+            "Le garçon (qui?) a dit: «non». The farmer said \"no\" -- twice; ### ok.",
+            "Zürich, Ærø and Σίσυφος walk to the river with care. ‘Quoted’ words 123.",
+            "The farmer and the dog walk to the river with care, don't they?",
+        ]
+        .iter()
+        .cycle()
+        .take(40)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n");
+        let f = GopherQuality::new(GopherQualityConfig::default());
+        // the repetition filter keeps this text and leaves its distinct words in the cache
+        let rep = GopherRepetition::new(GopherRepetitionConfig {
+            dup_line_frac: None,
+            dup_para_frac: None,
+            dup_line_char_frac: None,
+            dup_para_char_frac: None,
+            top_n_grams: vec![(2, 1.0)],
+            dup_n_grams: vec![(5, 1.0)],
+            ..GopherRepetitionConfig::default()
+        });
+        assert_eq!(rep.decide(&text), None);
+        WordSplitter::SpacyEn.with_words_vocab(&text, |words, vocab| {
+            let vocab = vocab.expect("the repetition filter remembered the distinct words");
+            assert!(vocab.len() < words.len() / 4);
+            assert_eq!(vocab.iter().map(|v| v.1 as usize).sum::<usize>(), words.len());
+            let distinct = vocab.iter().map(|&(first, n)| (words.get(first as usize), n));
+            let every = f.word_sums(words.iter().map(|w| (w, 1)));
+            assert!(every.0 > 0 && every.2 > 0 && every.0 as usize != every.2);
+            assert_eq!(f.word_sums(distinct), every);
+        });
+        assert_eq!(
+            f.decide(&text),
+            WordSplitter::SpacyEn.with_words(&text, |w| f.decide_words(&text, w))
+        );
     }
 
     #[test]

@@ -170,24 +170,35 @@ impl GopherRepetition {
         }
         c.words.with_words(text, |words| {
             let table = WordTable::new(words);
-            for ((n, frac), reason) in c.top_n_grams.iter().zip(&self.top_reasons) {
-                // a bound at or under the threshold decides without counting
-                if table.top_duplicate_bound(*n).is_some_and(|b| b as f64 / text_len <= *frac) {
-                    continue;
-                }
-                if let Some(top) = table.top_duplicate_chars(*n)
-                    && top as f64 / text_len > *frac
-                {
-                    return Some(*reason);
-                }
+            let reason = self.decide_ngrams(&table, text_len);
+            if reason.is_none() {
+                // the next filter (Gopher quality) sums over the distinct words
+                c.words.remember_vocab(text, || table.vocab());
             }
-            for ((n, frac), reason) in c.dup_n_grams.iter().zip(&self.dup_reasons) {
-                if table.all_duplicate_chars(*n) as f64 / text_len > *frac {
-                    return Some(*reason);
-                }
-            }
-            None
+            reason
         })
+    }
+
+    /// The top and duplicated n-gram checks, in the reference's order.
+    fn decide_ngrams(&self, table: &WordTable<'_>, text_len: f64) -> Option<&'static str> {
+        let c = &self.cfg;
+        for ((n, frac), reason) in c.top_n_grams.iter().zip(&self.top_reasons) {
+            // a bound at or under the threshold decides without counting
+            if table.top_duplicate_bound(*n).is_some_and(|b| b as f64 / text_len <= *frac) {
+                continue;
+            }
+            if let Some(top) = table.top_duplicate_chars(*n)
+                && top as f64 / text_len > *frac
+            {
+                return Some(*reason);
+            }
+        }
+        for ((n, frac), reason) in c.dup_n_grams.iter().zip(&self.dup_reasons) {
+            if table.all_duplicate_chars(*n) as f64 / text_len > *frac {
+                return Some(*reason);
+            }
+        }
+        None
     }
 }
 

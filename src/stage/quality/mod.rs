@@ -74,22 +74,48 @@ impl WordSplitter {
     /// see the same texts, and one batch is processed on one thread, so the second filter
     /// does not tokenize again.
     pub fn with_words<R>(self, text: &str, f: impl FnOnce(Words<'_>) -> R) -> R {
-        match self.cached_words(text) {
-            Some(spans) => f(Words::Spans { text, spans: &spans }),
-            None => f(Words::Strs(&self.words(text))),
-        }
+        self.with_words_vocab(text, |words, _| f(words))
     }
 
-    /// The word spans (whitespace tokens left out) of `text` from this thread's cache (see
-    /// [`Self::cached_tokens`]), made from its tokens on first use.
-    fn cached_words(self, text: &str) -> Option<WordSpans> {
-        self.cached(text, |e| {
-            Rc::clone(e.words.get_or_insert_with(|| {
+    /// [`Self::with_words`], also handing `f` the text's distinct words with their counts
+    /// when a filter that saw the same text earlier on this thread remembered them (see
+    /// [`Self::remember_vocab`]): a per-word sum can then run once per distinct word.
+    pub fn with_words_vocab<R>(
+        self,
+        text: &str,
+        f: impl FnOnce(Words<'_>, Option<&[(u32, u32)]>) -> R,
+    ) -> R {
+        let cached = self.cached(text, |e| {
+            let words = Rc::clone(e.words.get_or_insert_with(|| {
                 let mut words = Vec::with_capacity(e.tokens.len());
                 words.extend(e.tokens.iter().filter(|(_, end)| end & SPACE_BIT == 0));
                 Rc::new(words)
-            }))
-        })
+            }));
+            (words, e.vocab.clone())
+        });
+        match cached {
+            Some((spans, vocab)) => f(Words::Spans { text, spans: &spans }, vocab.as_deref()),
+            None => f(Words::Strs(&self.words(text)), None),
+        }
+    }
+
+    /// Remembers the distinct words of `text` that `make` lists, as [`Vocab`] describes them,
+    /// with the text's cached words on this thread. Nothing is made or kept when the text is
+    /// not cached (its words would be made again, so indexes into them would not be known
+    /// to match).
+    pub fn remember_vocab(self, text: &str, make: impl FnOnce() -> Vec<(u32, u32)>) {
+        let key = (xxhash_rust::xxh3::xxh3_64(text.as_bytes()), text.len(), self);
+        WORDS.with(|c| {
+            let mut c = c.borrow_mut();
+            let Some(e) = c.map.get_mut(&key) else { return };
+            if e.words.is_none() || e.vocab.is_some() {
+                return;
+            }
+            let vocab: Vocab = make().into();
+            let room = vocab.len();
+            e.vocab = Some(vocab);
+            c.words += room;
+        });
     }
 
     /// Every token of `text` (`spacy_en` also yields whitespace tokens, which are not words)
@@ -138,7 +164,7 @@ impl WordSplitter {
                 c.words = 0;
             }
             c.words += room;
-            c.map.insert(key, Cached { tokens, words: None });
+            c.map.insert(key, Cached { tokens, words: None, vocab: None });
         });
     }
 }
@@ -195,11 +221,17 @@ pub(crate) type Spans = Rc<[(u32, u32)]>;
 /// Word spans (byte ranges, no whitespace tokens) of one text.
 type WordSpans = Rc<Vec<(u32, u32)>>;
 
+/// The distinct words of one text, in order of first occurrence: for each, the index (among
+/// the words) of its first occurrence and how many times it occurs.
+type Vocab = Rc<[(u32, u32)]>;
+
 /// What one thread remembers of one text.
 struct Cached {
     tokens: Spans,
     /// Made on first use.
     words: Option<WordSpans>,
+    /// Remembered by the first filter that interns the words (Gopher repetition).
+    vocab: Option<Vocab>,
 }
 
 /// A text's hash and length, and the splitter.

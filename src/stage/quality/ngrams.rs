@@ -104,6 +104,21 @@ fn head(b: &[u8]) -> u128 {
     }
 }
 
+/// Whether two words of at least 8 bytes are equal: up to 24 bytes, the first 16 and the last
+/// 8 bytes cover the word, so two loads each decide it without a `memcmp` call.
+#[inline]
+fn same_word(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
+    if !(8..=24).contains(&n) {
+        return a == b;
+    }
+    let tail = |w: &[u8]| u64::from_le_bytes(w[n - 8..].try_into().expect("8 bytes"));
+    head(a) == head(b) && tail(a) == tail(b)
+}
+
 /// Items ahead of the current one whose prefilter bitmap word is prefetched.
 const MARKS_AHEAD: usize = 16;
 /// Prefilter bitmap words (16 bytes each) from which probes are prefetched: 256 KiB.
@@ -347,6 +362,16 @@ fn grow<T: Slot>(v: &mut Vec<T>, live: Vec<T>, mask: usize, next: u32) -> usize 
     mask
 }
 
+/// Empties `v` and makes room for `cap` items. A buffer too small is replaced, not grown:
+/// growing would copy the old (stale) contents, which on a book is megabytes per document.
+fn reuse<T>(v: &mut Vec<T>, cap: usize) {
+    v.clear();
+    if v.capacity() < cap {
+        *v = Vec::new();
+        v.reserve_exact(cap);
+    }
+}
+
 /// Grows `v` to at least `cap` default slots; returns the mask for `cap` (a power of two).
 fn table<T: Default + Clone>(v: &mut Vec<T>, cap: usize) -> usize {
     let cap = cap.next_power_of_two().max(16);
@@ -380,7 +405,7 @@ impl Prefilter {
     /// A prefilter for `grams` keys, whatever their number.
     fn always(s: &mut Scratch, grams: usize) -> Self {
         let bits = (PREFILTER_BITS * grams).next_power_of_two().max(64);
-        s.marks.clear();
+        reuse(&mut s.marks, bits / 64);
         s.marks.resize(bits / 64, [0; 2]);
         Prefilter { on: true, shift: 64 - bits.trailing_zeros() }
     }
@@ -491,11 +516,9 @@ impl<'a> WordTable<'a> {
         s.best.clear();
         s.best.resize(65, 0);
         for v in [&mut s.ids, &mut s.reps, &mut s.id_counts, &mut s.chars, &mut s.bytes] {
-            v.clear();
-            v.reserve(n + 1);
+            reuse(v, n + 1);
         }
-        s.cat.clear();
-        s.cat.reserve(n + 1);
+        reuse(&mut s.cat, n + 1);
         s.spaced_words.clear();
         s.spaced_total = 0;
         s.spaced.clear();
@@ -509,7 +532,7 @@ impl<'a> WordTable<'a> {
         // every word's key: a word of up to 7 bytes is its own key (bytes and length); a
         // longer one is keyed by a hash and compared with the word that made the entry
         let mut keys = std::mem::take(&mut s.keys);
-        keys.clear();
+        reuse(&mut keys, n);
         keys.extend(words.iter_bytes().map(|b| {
             let h = head(b);
             if b.len() < 8 {
@@ -571,7 +594,8 @@ impl<'a> WordTable<'a> {
                     break id;
                 }
                 if v.key == key
-                    && (short || words.bytes(reps[v.id as usize] as usize) == words.bytes(k))
+                    && (short
+                        || same_word(words.bytes(reps[v.id as usize] as usize), words.bytes(k)))
                 {
                     counts[v.id as usize] += 1;
                     break v.id;
@@ -591,7 +615,7 @@ impl<'a> WordTable<'a> {
         (s.cat, s.chars, s.bytes, s.spaced_total) = (cat, chars_v, bytes_v, spaced);
         if s.spaced_total > 0 {
             // prefix counts of the words holding a `' '` (rare: spaCy never makes one)
-            s.spaced_words.reserve(n + 1);
+            reuse(&mut s.spaced_words, n + 1);
             s.spaced_words.push(0);
             for (k, &id) in ids.iter().enumerate() {
                 let c = s.spaced_words[k] + u32::from(info[id as usize].space);
@@ -602,6 +626,12 @@ impl<'a> WordTable<'a> {
         (s.vocab, s.reps, s.id_counts, s.ids, s.keys, s.info) =
             (vocab, reps, counts, ids, keys, info);
         WordTable { words, s: RefCell::new(s) }
+    }
+
+    /// The distinct words in order of first occurrence: each word's first index and count.
+    pub fn vocab(&self) -> Vec<(u32, u32)> {
+        let s = self.s.borrow();
+        s.reps.iter().copied().zip(s.id_counts.iter().copied()).collect()
     }
 
     /// Hash of `"".join(words[i..i + n])`, in O(1) from the prefix hashes.
@@ -622,7 +652,7 @@ impl<'a> WordTable<'a> {
         if !s.spaced.is_empty() {
             return;
         }
-        s.spaced.reserve(words.len() + 1);
+        reuse(&mut s.spaced, words.len() + 1);
         s.spaced.push(0);
         for (k, w) in words.iter_bytes().enumerate() {
             let mut h = s.spaced[k];
@@ -659,7 +689,8 @@ impl<'a> WordTable<'a> {
 
     /// Whether the joined grams at `a` and `b` are equal strings (`sep`: `" "` or `""`).
     fn same(&self, s: &Scratch, a: usize, b: usize, n: usize, spaced: bool) -> bool {
-        if s.ids[a..a + n] == s.ids[b..b + n] {
+        // (a loop, not a slice compare: `n` is at most a few dozen, below a `memcmp` call's cost)
+        if (0..n).all(|k| s.ids[a + k] == s.ids[b + k]) {
             return true;
         }
         if s.bytes[a + n] - s.bytes[a] != s.bytes[b + n] - s.bytes[b] {
@@ -690,7 +721,7 @@ impl<'a> WordTable<'a> {
         let len = self.words.len();
         let tuples = s.spaced_total == 0;
         let mut cands = std::mem::take(&mut s.top_cands);
-        cands.clear();
+        reuse(&mut cands, total);
         if n > 2 && tuples && s.pair_runs.len() + 1 == len {
             for i in 0..total {
                 if s.pair_runs[i] as usize >= n - 1 {
@@ -707,7 +738,7 @@ impl<'a> WordTable<'a> {
                 }
             }
             let mut runs = std::mem::take(&mut s.pair_runs);
-            runs.clear();
+            reuse(&mut runs, total);
             for i in 0..total {
                 let key = Self::top_key(s, i, n);
                 let h = mix(key.0, key.1);
@@ -845,7 +876,7 @@ impl<'a> WordTable<'a> {
         // word's anchor (zero bytes after the last word), cut to 16 bytes.
         let pre = Prefilter::always(s, words.len());
         let mut hashes = std::mem::take(&mut s.anchor_hashes);
-        hashes.clear();
+        reuse(&mut hashes, words.len());
         hashes.resize(words.len(), 0);
         let mut next = 0u128;
         for (k, b) in words.iter_bytes().enumerate().rev() {
@@ -856,6 +887,7 @@ impl<'a> WordTable<'a> {
         pre.mark_all(&mut s.marks, &hashes, |h| *h);
         // which anchors may repeat: the hashes with their "seen again" bit set
         let mut repeats = std::mem::take(&mut s.anchor_repeats);
+        reuse(&mut repeats, hashes.len());
         repeats.extend(hashes.iter().map(|h| pre.maybe_repeated(s, *h)));
         (s.anchor_repeats, s.anchor_hashes) = (repeats, hashes);
     }
@@ -873,11 +905,11 @@ impl<'a> WordTable<'a> {
         if s.dup_base_n != 0 && s.dup_base_n <= n {
             s.dup_base.retain(|&i| (i as usize) < total && may(i as usize));
         } else {
-            s.dup_base.clear();
+            reuse(&mut s.dup_base, total);
             s.dup_base.extend((0..total as u32).filter(|&i| may(i as usize)));
         }
         s.dup_base_n = n;
-        out.clear();
+        reuse(out, s.dup_base.len());
         out.extend(s.dup_base.iter().map(|&i| (i, mix(Self::cat_hash(s, i as usize, n), 0))));
         let pre = Prefilter::new(s, out.len());
         if pre.on {
