@@ -315,7 +315,7 @@ impl EnTokenizer {
         let chunk = &text[a..b];
         if with_special && !plain && b - a <= MEMO_MAX {
             // a chunk's tokens depend only on its bytes: reuse the split of an equal chunk
-            if let Some(ends) = w.memo.get(chunk.as_bytes()) {
+            if let Some(ends) = w.memo.get_at(text.as_bytes(), a, b - a) {
                 let mut at = a;
                 for &e in ends {
                     let e = a + usize::from(e);
