@@ -310,7 +310,7 @@ impl SpecialMatcher {
         i + n <= toks.len()
             && p.toks[1..].iter().zip(toks[i..i + n].windows(2)).all(|(pt, w)| {
                 let t = w[1];
-                !t.space && (!touching || w[0].end == t.start) && text[t.start..t.end] == **pt
+                !t.space() && (!touching || w[0].end() == t.start) && text[t.start..t.end()] == **pt
             })
     }
 
@@ -318,13 +318,13 @@ impl SpecialMatcher {
     #[inline]
     fn matches_at(&self, text: &str, toks: &[Tok], j: usize, mut f: impl FnMut(usize)) {
         let t = toks[j];
-        if t.space
-            || t.end - t.start > self.max_first_len
+        if t.space()
+            || t.end() - t.start > self.max_first_len
             || !self.first_bytes[text.as_bytes()[t.start] as usize]
         {
             return;
         }
-        if let Some(pats) = self.patterns.get(&text[t.start..t.end]) {
+        if let Some(pats) = self.patterns.get(&text[t.start..t.end()]) {
             for p in pats {
                 if self.pattern_at(text, toks, j, p, false) {
                     f(j + p.toks.len());
@@ -339,16 +339,16 @@ impl SpecialMatcher {
         let b = text.as_bytes();
         for i in 0..toks.len().saturating_sub(1) {
             let (t, u) = (toks[i], toks[i + 1]);
-            if t.end != u.start
-                || t.space
-                || u.space
-                || t.end - t.start > self.max_first_len
+            if t.end() != u.start
+                || t.space()
+                || u.space()
+                || t.end() - t.start > self.max_first_len
                 || !self.gate_first_bytes[b[t.start] as usize]
                 || !self.gate_second_bytes[b[u.start] as usize]
             {
                 continue;
             }
-            if let Some(pats) = self.patterns.get(&text[t.start..t.end]) {
+            if let Some(pats) = self.patterns.get(&text[t.start..t.end()]) {
                 for p in pats {
                     if p.changes && self.pattern_at(text, toks, i, p, true) {
                         out.push((i, i + p.toks.len()));
@@ -368,8 +368,9 @@ fn retokenize_in_place(
     kept: &[(usize, usize)],
     specials: &SpecialTable,
 ) -> bool {
-    let pieces_of =
-        |toks: &[Tok], (s, e): (usize, usize)| specials.get(&text[toks[s].start..toks[e - 1].end]);
+    let pieces_of = |toks: &[Tok], (s, e): (usize, usize)| {
+        specials.get(&text[toks[s].start..toks[e - 1].end()])
+    };
     if !kept.iter().all(|&k| pieces_of(toks, k).is_none_or(|p| p.len() <= k.1 - k.0)) {
         return false;
     }
@@ -385,7 +386,7 @@ fn retokenize_in_place(
             Some(pieces) => {
                 let mut at = toks[s].start;
                 for p in pieces {
-                    toks[w] = Tok { start: at, end: at + p.len(), space: false };
+                    toks[w] = Tok::new(at, at + p.len(), false);
                     at += p.len();
                     w += 1;
                 }
@@ -423,11 +424,11 @@ fn retokenize_copy(
     for &(s, e) in kept {
         // the tokens between kept spans stay as they are
         toks.extend_from_slice(&old[i..s]);
-        let (a, b) = (old[s].start, old[e - 1].end);
+        let (a, b) = (old[s].start, old[e - 1].end());
         if let Some(pieces) = specials.get(&text[a..b]) {
             let mut at = a;
             for p in pieces {
-                toks.push(Tok { start: at, end: at + p.len(), space: false });
+                toks.push(Tok::new(at, at + p.len(), false));
                 at += p.len();
             }
         } else {
@@ -479,9 +480,9 @@ mod tests {
                     p.len()
                 };
                 let cut = (1..=cut).rev().find(|c| p.is_char_boundary(*c)).unwrap_or(p.len());
-                toks.push(Tok { start: at, end: at + cut, space: false });
+                toks.push(Tok::new(at, at + cut, false));
                 if cut < p.len() {
-                    toks.push(Tok { start: at + cut, end: at + p.len(), space: false });
+                    toks.push(Tok::new(at + cut, at + p.len(), false));
                 }
                 at += p.len();
             }
@@ -491,7 +492,7 @@ mod tests {
             for p in &parts {
                 let start = t;
                 let end_byte = toks[t].start + p.len();
-                while t < toks.len() && toks[t].end <= end_byte {
+                while t < toks.len() && toks[t].end() <= end_byte {
                     t += 1;
                 }
                 if rng().is_multiple_of(2) && start >= i {
