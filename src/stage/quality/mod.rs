@@ -99,12 +99,17 @@ impl WordSplitter {
         }
     }
 
+    /// The cache key of `text` split by this splitter.
+    fn cache_key(self, text: &str) -> CacheKey {
+        (xxhash_rust::xxh3::xxh3_64(text.as_bytes()), text.len(), self)
+    }
+
     /// Remembers the distinct words of `text` that `make` lists, as [`Vocab`] describes them,
     /// with the text's cached words on this thread. Nothing is made or kept when the text is
     /// not cached (its words would be made again, so indexes into them would not be known
     /// to match).
     pub fn remember_vocab(self, text: &str, make: impl FnOnce() -> Vec<(u32, u32)>) {
-        let key = (xxhash_rust::xxh3::xxh3_64(text.as_bytes()), text.len(), self);
+        let key = self.cache_key(text);
         WORDS.with(|c| {
             let mut c = c.borrow_mut();
             let Some(e) = c.map.get_mut(&key) else { return };
@@ -131,7 +136,7 @@ impl WordSplitter {
         if text.len() >= SPACE_BIT as usize {
             return None;
         }
-        let key = (xxhash_rust::xxh3::xxh3_64(text.as_bytes()), text.len(), self);
+        let key = self.cache_key(text);
         if !WORDS.with(|c| c.borrow().map.contains_key(&key)) {
             self.remember(text, key);
         }
