@@ -12,7 +12,8 @@
 pub(super) const MEMO_MAX: usize = 24;
 /// Most tokens of a remembered chunk.
 const MAX_PIECES: usize = 8;
-/// Slots in the table (a power of two): 48 bytes each, so the table stays in the L2 cache.
+/// Slots in the table (a power of two): 40 bytes each (80 KiB), so the table stays in the L2 cache;
+/// 8,192 and 16,384 slots ran fewer instructions but were no faster on the books.
 const SLOTS: usize = 2048;
 
 #[derive(Clone, Copy, Default)]
