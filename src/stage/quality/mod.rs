@@ -108,7 +108,7 @@ impl WordSplitter {
     /// with the text's cached words on this thread. Nothing is made or kept when the text is
     /// not cached (its words would be made again, so indexes into them would not be known
     /// to match).
-    pub fn remember_vocab(self, text: &str, make: impl FnOnce() -> Vec<(u32, u32)>) {
+    pub fn remember_vocab(self, text: &str, make: impl FnOnce() -> Vocab) {
         let key = self.cache_key(text);
         WORDS.with(|c| {
             let mut c = c.borrow_mut();
@@ -116,7 +116,7 @@ impl WordSplitter {
             if e.words.is_none() || e.vocab.is_some() {
                 return;
             }
-            let vocab: Vocab = make().into();
+            let vocab = make();
             let room = vocab.len();
             e.vocab = Some(vocab);
             c.words += room;
@@ -228,7 +228,7 @@ type WordSpans = Rc<Vec<(u32, u32)>>;
 
 /// The distinct words of one text, in order of first occurrence: for each, the index (among
 /// the words) of its first occurrence and how many times it occurs.
-type Vocab = Rc<[(u32, u32)]>;
+pub type Vocab = Rc<[(u32, u32)]>;
 
 /// What one thread remembers of one text.
 struct Cached {

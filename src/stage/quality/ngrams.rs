@@ -629,7 +629,7 @@ impl<'a> WordTable<'a> {
     }
 
     /// The distinct words in order of first occurrence: each word's first index and count.
-    pub fn vocab(&self) -> Vec<(u32, u32)> {
+    pub fn vocab(&self) -> std::rc::Rc<[(u32, u32)]> {
         let s = self.s.borrow();
         s.reps.iter().copied().zip(s.id_counts.iter().copied()).collect()
     }
