@@ -216,10 +216,6 @@ struct Scratch {
     keys: Vec<u64>,
     /// Per id: what the prefix sums need of the word.
     info: Vec<WordInfo>,
-    /// Per id: the word's first [`ANCHOR`] bytes (zero past its end), which with its length
-    /// are the whole word up to that length: a repeat is confirmed without reading the text
-    /// (only in documents of at least [`HEADS_FROM`] words: empty otherwise).
-    heads: Vec<u128>,
     /// Prefix hash of `"".join(words[..k])`.
     cat: Vec<u64>,
     /// Prefix hash of `" ".join(words[..k])`, built on first use (empty until then).
@@ -252,12 +248,6 @@ struct Scratch {
     epoch: u32,
 }
 
-/// Words in a document from which a repeated word of 8 to 16 bytes is confirmed against a
-/// copy of its first occurrence's bytes kept by id, not against the text: the first
-/// occurrence of a word in a book is far behind, out of the cache (in a short document it is
-/// near, and keeping the copies costs more than they save).
-const HEADS_FROM: usize = 1 << 13;
-
 /// Bytes of scratch a thread keeps between documents (more is freed after the document).
 const SCRATCH_KEEP: usize = 64 << 20;
 
@@ -276,7 +266,6 @@ impl Scratch {
             + b(&self.spaced_words)
             + b(&self.keys)
             + b(&self.info)
-            + b(&self.heads)
             + b(&self.cat)
             + b(&self.spaced)
             + b(&self.vocab)
@@ -567,16 +556,14 @@ impl<'a> WordTable<'a> {
         // on book-length documents); a word's hash, length and code points are worked out
         // when it is first seen and summed from its id after. Local vectors and running sums
         // keep the loop in registers.
-        let (mut vocab, mut reps, mut counts, mut ids, mut info, mut heads) = (
+        let (mut vocab, mut reps, mut counts, mut ids, mut info) = (
             std::mem::take(&mut s.vocab),
             std::mem::take(&mut s.reps),
             std::mem::take(&mut s.id_counts),
             std::mem::take(&mut s.ids),
             std::mem::take(&mut s.info),
-            std::mem::take(&mut s.heads),
         );
         info.clear();
-        heads.clear();
         let (mut cat, mut chars_v, mut bytes_v) = (
             std::mem::take(&mut s.cat),
             std::mem::take(&mut s.chars),
@@ -594,7 +581,6 @@ impl<'a> WordTable<'a> {
         };
         let mut epoch = new_epoch(&mut s, &mut vocab);
         let mut mask = table(&mut vocab, 1024);
-        let with_heads = n >= HEADS_FROM;
         for (k, &key) in keys.iter().enumerate() {
             if let Some(ahead) = keys.get(k + AHEAD) {
                 prefetch(&vocab[(mix(*ahead, 0) as usize) & mask]);
@@ -614,23 +600,11 @@ impl<'a> WordTable<'a> {
                     reps.push(k as u32);
                     counts.push(1);
                     info.push(WordInfo::of(words.get(k)));
-                    if with_heads {
-                        heads.push(head(words.bytes(k)));
-                    }
                     break id;
                 }
                 if v.key == key
-                    && (short || {
-                        // (a word of up to 16 bytes is its head and length; a longer one, or
-                        // one in a short document, is compared with the word that made the
-                        // entry)
-                        let (b, i) = (words.bytes(k), v.id as usize);
-                        if with_heads && b.len() <= ANCHOR {
-                            heads[i] == head(b) && info[i].bytes as usize == b.len()
-                        } else {
-                            same_word(words.bytes(reps[i] as usize), b)
-                        }
-                    })
+                    && (short
+                        || same_word(words.bytes(reps[v.id as usize] as usize), words.bytes(k)))
                 {
                     counts[v.id as usize] += 1;
                     break v.id;
@@ -658,8 +632,8 @@ impl<'a> WordTable<'a> {
             }
         }
         s.best[1] = counts.iter().copied().max().unwrap_or(0);
-        (s.vocab, s.reps, s.id_counts, s.ids, s.keys, s.info, s.heads) =
-            (vocab, reps, counts, ids, keys, info, heads);
+        (s.vocab, s.reps, s.id_counts, s.ids, s.keys, s.info) =
+            (vocab, reps, counts, ids, keys, info);
         WordTable { words, s: RefCell::new(s) }
     }
 
@@ -1105,8 +1079,7 @@ mod tests {
             vec!["  ", "a", " ", " a", " ", " ", "a", "  ", "a"],
             "the cat the cat the dog the cat".split(' ').collect(),
             vec!["é", "é", "é", "é", "é", "é", "é", "é", "é", "é", "é", "é"],
-            // words of 8 to 17 bytes alike in their first 16 (confirmed by head and length up
-            // to 16 bytes, by their bytes beyond)
+            // long words alike in their first 16 bytes or differing only in trailing NULs
             ["abcdefgh", "abcdefgh\0", "abcdefghijklmnop", "abcdefgh\0\0", "abcdefghijklmnopq"]
                 .iter()
                 .cycle()
