@@ -10,10 +10,11 @@
 //!   from prefix hashes; equal strings always have equal hashes and every match is confirmed
 //!   by comparing the joined bytes, so `"ab"+"c" == "a"+"bc"` counts as the reference counts it.
 //!
-//! Large documents first mark every gram's key in a bitmap (one bit for "seen", one for "seen
-//! again"): a gram with a bit hit once is unique and never touches the hash table. The
-//! table then holds only the repeated grams and stays in cache. Tables and bitmaps live in a
-//! per-thread scratch and are invalidated by an epoch counter instead of being cleared.
+//! Large documents first mark every gram's key in a bitmap (two "seen" bits per key, each with
+//! a "seen again" bit): a gram with a bit hit once is unique and never touches the hash
+//! table. The table then holds only the repeated grams and stays in cache. Tables and bitmaps
+//! live in a per-thread scratch and are invalidated by an epoch counter instead of being
+//! cleared.
 
 use std::cell::RefCell;
 
@@ -638,7 +639,7 @@ impl<'a> WordTable<'a> {
     }
 
     /// The distinct words in order of first occurrence: each word's first index and count.
-    pub fn vocab(&self) -> std::rc::Rc<[(u32, u32)]> {
+    pub fn vocab(&self) -> super::Vocab {
         let s = self.s.borrow();
         s.reps.iter().copied().zip(s.id_counts.iter().copied()).collect()
     }
@@ -894,7 +895,7 @@ impl<'a> WordTable<'a> {
             hashes[k] = mix(anchor as u64, (anchor >> 64) as u64);
         }
         pre.mark_all(&mut s.marks, &hashes, |h| *h);
-        // which anchors may repeat: the hashes with their "seen again" bit set
+        // which anchors may repeat: the hashes with both "seen again" bits set
         let mut repeats = std::mem::take(&mut s.anchor_repeats);
         reuse(&mut repeats, hashes.len());
         repeats.extend(hashes.iter().map(|h| pre.maybe_repeated(s, *h)));
