@@ -26,6 +26,9 @@ struct Slot {
     pieces: u8,
     /// End offset of each token in the chunk.
     ends: [u8; MAX_PIECES],
+    /// Whether the tokens hold a special-case match to put back together (see
+    /// `SpecialMatcher::seeds_in_chunk`).
+    seeds: bool,
 }
 
 /// The memo: empty until first used.
@@ -68,21 +71,29 @@ fn key(bytes: &[u8], at: usize, len: usize) -> ([u64; 3], usize) {
 }
 
 impl ChunkMemo {
-    /// The token end offsets remembered for the chunk `text[at..at + len]` (`None` for
-    /// chunks longer than [`MEMO_MAX`] bytes, which are never remembered).
+    /// The token end offsets remembered for the chunk `text[at..at + len]`, and whether they
+    /// hold a special-case match (`None` for chunks longer than [`MEMO_MAX`] bytes, which are
+    /// never remembered).
     #[inline]
-    pub(super) fn get_at(&self, text: &[u8], at: usize, len: usize) -> Option<&[u8]> {
+    pub(super) fn get_at(&self, text: &[u8], at: usize, len: usize) -> Option<(&[u8], bool)> {
         if self.slots.is_empty() || len == 0 || len > MEMO_MAX {
             return None;
         }
         let (k, slot) = key(text, at, len);
         let s = &self.slots[slot];
-        (usize::from(s.len) == len && s.key == k).then(|| &s.ends[..usize::from(s.pieces)])
+        (usize::from(s.len) == len && s.key == k)
+            .then(|| (&s.ends[..usize::from(s.pieces)], s.seeds))
     }
 
-    /// Remembers that `chunk` splits into tokens ending at `ends` (offsets into the chunk).
-    /// A split that does not fit a slot is not remembered.
-    pub(super) fn put(&mut self, chunk: &[u8], ends: impl ExactSizeIterator<Item = usize>) {
+    /// Remembers that `chunk` splits into tokens ending at `ends` (offsets into the chunk),
+    /// and whether they hold a special-case match. A split that does not fit a slot is not
+    /// remembered.
+    pub(super) fn put(
+        &mut self,
+        chunk: &[u8],
+        ends: impl ExactSizeIterator<Item = usize>,
+        seeds: bool,
+    ) {
         if ends.len() > MAX_PIECES || chunk.is_empty() || chunk.len() > MEMO_MAX {
             return;
         }
@@ -90,8 +101,13 @@ impl ChunkMemo {
             self.slots = vec![Slot::default(); SLOTS];
         }
         let (k, at) = key(chunk, 0, chunk.len());
-        let mut slot =
-            Slot { key: k, len: chunk.len() as u8, pieces: ends.len() as u8, ..Slot::default() };
+        let mut slot = Slot {
+            key: k,
+            len: chunk.len() as u8,
+            pieces: ends.len() as u8,
+            seeds,
+            ..Slot::default()
+        };
         for (i, e) in ends.enumerate() {
             slot.ends[i] = e as u8;
         }
@@ -104,18 +120,18 @@ mod tests {
     use super::*;
 
     fn get<'m>(m: &'m ChunkMemo, chunk: &[u8]) -> Option<&'m [u8]> {
-        m.get_at(chunk, 0, chunk.len())
+        m.get_at(chunk, 0, chunk.len()).map(|(ends, _)| ends)
     }
 
     #[test]
     fn remembers_exact_bytes_only() {
         let mut m = ChunkMemo::default();
         assert_eq!(get(&m, b"said,"), None);
-        m.put(b"said,", [4, 5].into_iter());
+        m.put(b"said,", [4, 5].into_iter(), false);
         assert_eq!(get(&m, b"said,"), Some(&[4u8, 5][..]));
         assert_eq!(get(&m, b"said."), None);
         assert_eq!(get(&m, b"said,\0"), None);
-        m.put(&[b'x'; MEMO_MAX + 1], [MEMO_MAX + 1].into_iter());
+        m.put(&[b'x'; MEMO_MAX + 1], [MEMO_MAX + 1].into_iter(), false);
         assert_eq!(get(&m, &[b'x'; MEMO_MAX + 1]), None);
         // a chunk looked up in place inside a longer text (loaded and masked) finds what the
         // chunk alone (copied to a padded buffer) put, at any length and position
@@ -124,8 +140,12 @@ mod tests {
             for at in 0..=text.len() - len {
                 let chunk = &text[at..at + len];
                 let mut m = ChunkMemo::default();
-                m.put(chunk, [len].into_iter());
-                assert_eq!(m.get_at(text, at, len), Some(&[len as u8][..]), "{len} at {at}");
+                m.put(chunk, [len].into_iter(), len % 2 == 0);
+                assert_eq!(
+                    m.get_at(text, at, len),
+                    Some((&[len as u8][..], len % 2 == 0)),
+                    "{len} at {at}"
+                );
                 // one byte more or less is another chunk
                 assert_eq!(m.get_at(text, at, len - 1), None);
                 if at + len < text.len() {
@@ -134,7 +154,7 @@ mod tests {
             }
         }
         let long = b"a-b-c-d-e";
-        m.put(long, [1, 2, 3, 4, 5, 6, 7, 8, 9].into_iter());
+        m.put(long, [1, 2, 3, 4, 5, 6, 7, 8, 9].into_iter(), false);
         assert_eq!(get(&m, long), None);
     }
 }

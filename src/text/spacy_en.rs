@@ -118,6 +118,9 @@ struct Work {
     toks: Vec<Tok>,
     /// Splits of recent chunks (only for tokenizing with special cases).
     memo: ChunkMemo,
+    /// The special-case matches that `_apply_special_cases` puts back together, found chunk
+    /// by chunk (only when tokenizing with special cases).
+    seeds: Vec<(usize, usize)>,
     /// Scratch for `_apply_special_cases`, which rebuilds the token list.
     spare: Vec<Tok>,
     prefixes: Vec<(usize, usize)>,
@@ -130,6 +133,7 @@ impl Work {
         Work {
             toks: Vec::with_capacity(cap),
             memo: ChunkMemo::default(),
+            seeds: Vec::new(),
             spare: Vec::new(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
@@ -245,8 +249,9 @@ impl EnTokenizer {
         }
         let run = |w: &mut Work| {
             w.toks.clear();
+            w.seeds.clear();
             self.tokenize_into(text, true, w);
-            self.matcher.apply(text, &mut w.toks, &mut w.spare, &self.specials);
+            self.matcher.apply(text, &mut w.toks, &w.seeds, &mut w.spare, &self.specials);
             let r = f(&w.toks);
             if w.toks.capacity() > 1 << 20 || w.spare.capacity() > 1 << 20 {
                 // do not keep a huge buffer per thread after one huge document
@@ -337,22 +342,26 @@ impl EnTokenizer {
         w: &mut Work,
     ) {
         let chunk = &text[a..b];
+        let before = w.toks.len();
         if with_special && !plain && b - a <= MEMO_MAX {
             // a chunk's tokens depend only on its bytes: reuse the split of an equal chunk
-            if let Some(ends) = w.memo.get_at(text.as_bytes(), a, b - a) {
+            if let Some((ends, seeds)) = w.memo.get_at(text.as_bytes(), a, b - a) {
                 let mut at = a;
                 for &e in ends {
                     let e = a + usize::from(e);
                     w.toks.push(Tok::new(at, e, false));
                     at = e;
                 }
+                if seeds {
+                    self.matcher.seeds_in_chunk(text, &w.toks, before, &mut w.seeds);
+                }
                 return;
             }
-            let before = w.toks.len();
             match self.special(chunk) {
                 Some(pieces) => push_pieces(w, a, pieces),
                 None => self.tokenize_general(text, a, b, with_special, w),
             }
+            let seeds = self.seeds(text, before, w);
             // remember the split if its tokens cover the chunk end to end (they always do)
             let toks = &w.toks[before..];
             let contiguous = toks.first().is_some_and(|t| t.start == a)
@@ -360,12 +369,13 @@ impl EnTokenizer {
                 && toks.windows(2).all(|p| p[0].end() == p[1].start);
             if contiguous {
                 let ends = toks.iter().map(|t| t.end() - a);
-                w.memo.put(chunk.as_bytes(), ends);
+                w.memo.put(chunk.as_bytes(), ends, seeds);
             }
             return;
         }
         if with_special && let Some(pieces) = self.special(chunk) {
             push_pieces(w, a, pieces);
+            self.seeds(text, before, w);
             return;
         }
         // No prefix, suffix, infix or url rule can match (see `PlainChars`): one token.
@@ -375,6 +385,16 @@ impl EnTokenizer {
         }
         // (the chunk itself is not a special case: checked above)
         self.tokenize_general(text, a, b, with_special, w);
+        if with_special {
+            self.seeds(text, before, w);
+        }
+    }
+
+    /// Finds the special-case matches to put back together among the tokens of the chunk
+    /// just tokenized (`w.toks[first..]`); returns whether there was one.
+    #[inline]
+    fn seeds(&self, text: &str, first: usize, w: &mut Work) -> bool {
+        w.toks.len() - first > 1 && self.matcher.seeds_in_chunk(text, &w.toks, first, &mut w.seeds)
     }
 
     /// `_split_affixes` + `_attach_tokens` for `text[a..b]`.

@@ -218,24 +218,27 @@ impl SpecialMatcher {
 
     /// `_apply_special_cases`: phrase-match the special cases that affix splitting may have cut
     /// into several tokens, and put them back together.
+    ///
+    /// Only a match whose tokens touch in the text can change anything (its text is then the
+    /// special case; with a space inside it is none), and only if the pattern's tokens are not
+    /// already the special case's pieces. `seeds` are those matches, as
+    /// [`Self::seeds_in_chunk`] found them while tokenizing: most tokens do not touch the next
+    /// one, and most touching pairs are no pattern's start.
     /// `spare` is scratch space for rebuilding `toks` (kept between calls to avoid growing a
     /// new vector every time).
     pub(super) fn apply(
         &self,
         text: &str,
         toks: &mut Vec<Tok>,
+        seeds: &[(usize, usize)],
         spare: &mut Vec<Tok>,
         specials: &SpecialTable,
     ) {
-        // Only a match whose tokens touch in the text can change anything (its text is then the
-        // special case; with a space inside it is none), and only if the pattern's tokens are not
-        // already the special case's pieces. Find those first ("seeds"): most tokens do not touch
-        // the next one, and most touching pairs are no pattern's start.
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         if self.single_token_patterns {
             ranges.push((0, toks.len()));
         } else {
-            self.changing_touching_matches(text, toks, &mut ranges);
+            ranges.extend_from_slice(seeds);
         }
         if ranges.is_empty() {
             return;
@@ -334,10 +337,19 @@ impl SpecialMatcher {
     }
 
     /// Appends the token spans of the matches of multi-token patterns that change tokens and
-    /// whose tokens touch each other in the text.
-    fn changing_touching_matches(&self, text: &str, toks: &[Tok], out: &mut Vec<(usize, usize)>) {
+    /// whose tokens touch each other in the text, among the tokens of one whitespace-free chunk
+    /// (`toks[first..]`, the last tokens so far); returns whether there was one. Tokens that
+    /// touch belong to one chunk, so the chunks' matches are all the text's.
+    pub(super) fn seeds_in_chunk(
+        &self,
+        text: &str,
+        toks: &[Tok],
+        first: usize,
+        out: &mut Vec<(usize, usize)>,
+    ) -> bool {
         let b = text.as_bytes();
-        for i in 0..toks.len().saturating_sub(1) {
+        let before = out.len();
+        for i in first..toks.len().saturating_sub(1) {
             let (t, u) = (toks[i], toks[i + 1]);
             if t.end() != u.start
                 || t.space()
@@ -356,6 +368,7 @@ impl SpecialMatcher {
                 }
             }
         }
+        out.len() > before
     }
 }
 
