@@ -105,6 +105,44 @@ fn head(b: &[u8]) -> u128 {
     }
 }
 
+/// The first 16 bytes of `t[a..b]` as [`head`] gives them and its last 8 bytes (meaningful
+/// for 8 bytes or more), read with the same loads whatever the length, so a mix of word
+/// lengths costs no mispredicted branches; `None` near the ends of `t`, where those loads
+/// would leave it.
+#[inline(always)]
+fn head_tail_at(t: &[u8], a: usize, b: usize) -> Option<(u128, u64)> {
+    if a + 16 > t.len() || b < 8 {
+        return None;
+    }
+    let at = |i: usize| u64::from_le_bytes(t[i..i + 8].try_into().expect("8 bytes"));
+    let n = (b - a).min(16);
+    // the low `k` bytes of a word (k <= 8)
+    let low = |w: u64, k: usize| w & ((1u128 << (8 * k)) - 1) as u64;
+    let lo = low(at(a), n.min(8));
+    let hi = low(at(a + 8), n.saturating_sub(8));
+    Some((u128::from(lo) | u128::from(hi) << 64, at(b - 8)))
+}
+
+/// A word's vocabulary key from its [`head`], last 8 bytes and length: a word of up to 7
+/// bytes is its own key (bytes and length); a longer one is keyed by a hash (top byte `0xFF`)
+/// and confirmed against the word that made the entry.
+#[inline(always)]
+fn word_key(h: u128, tail: u64, n: usize) -> u64 {
+    let short = h as u64 | (n as u64) << 56;
+    let lo = h as u64 ^ (n as u64).rotate_left(32);
+    let long = mix(lo ^ tail.rotate_left(17), (h >> 64) as u64) | 0xFF << 56;
+    std::hint::select_unpredictable(n < 8, short, long)
+}
+
+/// [`word_key`] of a word's bytes.
+fn word_key_of(b: &[u8]) -> u64 {
+    let tail = match b.len() {
+        n if n >= 8 => u64::from_le_bytes(b[n - 8..].try_into().expect("8 bytes")),
+        _ => 0,
+    };
+    word_key(head(b), tail, b.len())
+}
+
 /// Whether two words of at least 8 bytes are equal: up to 24 bytes, the first 16 and the last
 /// 8 bytes cover the word, so two loads each decide it without a `memcmp` call.
 #[inline]
@@ -215,6 +253,8 @@ struct Scratch {
     spaced_total: u32,
     /// Per word: its vocabulary key.
     keys: Vec<u64>,
+    /// Positions of long words whose hashed key matched an entry, to be confirmed.
+    unconfirmed: Vec<u32>,
     /// Per id: what the prefix sums need of the word.
     info: Vec<WordInfo>,
     /// Prefix hash of `"".join(words[..k])`.
@@ -266,6 +306,7 @@ impl Scratch {
             + b(&self.bytes)
             + b(&self.spaced_words)
             + b(&self.keys)
+            + b(&self.unconfirmed)
             + b(&self.info)
             + b(&self.cat)
             + b(&self.spaced)
@@ -518,6 +559,102 @@ impl Drop for WordTable<'_> {
     }
 }
 
+/// Per-word ids, then per id the first position and the count, and the long words to confirm.
+type InternLists<'v> = (&'v mut Vec<u32>, &'v mut Vec<u32>, &'v mut Vec<u32>, &'v mut Vec<u32>);
+
+/// Interns the words' `keys` into the table `vocab` under a new epoch, filling `ids` (per
+/// word), `reps` and `counts` (per id: first position, occurrences). A word of up to 7 bytes
+/// is its own key; a longer one is keyed by a hash. With `confirm`, a long word matching a
+/// key is compared on the spot with the word that made the entry; without, its position is
+/// appended to the fourth list for the caller to confirm.
+///
+/// The slot of the word a few ahead is prefetched: the table outgrows the cache on
+/// book-length documents.
+fn intern(
+    s: &mut Scratch,
+    vocab: &mut Vec<VocabSlot>,
+    keys: &[u64],
+    confirm: Option<Words<'_>>,
+    (ids, reps, counts, unconfirmed): &mut InternLists<'_>,
+) {
+    for v in [&mut **ids, &mut **reps, &mut **counts, &mut **unconfirmed] {
+        v.clear();
+    }
+    // a new epoch; epoch 1 follows a wrap-around (which clears the tables in `s`) or is the
+    // first one, so the local table is cleared too
+    let new_epoch = |s: &mut Scratch, vocab: &mut Vec<VocabSlot>| {
+        let e = s.next_epoch();
+        if e == 1 {
+            vocab.fill(VocabSlot::default());
+        }
+        e
+    };
+    let mut epoch = new_epoch(s, vocab);
+    let mut mask = table(vocab, 1024);
+    for (k, &key) in keys.iter().enumerate() {
+        if let Some(ahead) = keys.get(k + AHEAD) {
+            prefetch(&vocab[(mix(*ahead, 0) as usize) & mask]);
+        }
+        if 2 * reps.len() >= mask {
+            let entries = live(vocab, mask, epoch);
+            epoch = new_epoch(s, vocab);
+            mask = grow(vocab, entries, mask, epoch);
+        }
+        let long = key >> 56 == 0xFF;
+        let mut slot = (mix(key, 0) as usize) & mask;
+        let id = loop {
+            let v = vocab[slot];
+            if v.epoch != epoch {
+                let id = reps.len() as u32;
+                vocab[slot] = VocabSlot { key, id, epoch };
+                reps.push(k as u32);
+                counts.push(1);
+                break id;
+            }
+            if v.key == key {
+                match confirm {
+                    Some(w) if long => {
+                        if same_word(w.bytes(reps[v.id as usize] as usize), w.bytes(k)) {
+                            counts[v.id as usize] += 1;
+                            break v.id;
+                        }
+                    }
+                    _ => {
+                        if long {
+                            unconfirmed.push(k as u32);
+                        }
+                        counts[v.id as usize] += 1;
+                        break v.id;
+                    }
+                }
+            }
+            slot = (slot + 1) & mask;
+        };
+        ids.push(id);
+    }
+}
+
+/// [`intern`]s the words, confirming the long words' matches afterwards, in a pass whose
+/// reads do not wait on each other; after a hash collision (never seen in practice) it
+/// interns again, confirming every match on the spot.
+fn intern_confirmed(
+    s: &mut Scratch,
+    vocab: &mut Vec<VocabSlot>,
+    keys: &[u64],
+    words: Words<'_>,
+    lists: &mut InternLists<'_>,
+) {
+    intern(s, vocab, keys, None, lists);
+    let (ids, reps, _, unconfirmed) = lists;
+    let confirmed = unconfirmed.iter().all(|&k| {
+        let k = k as usize;
+        same_word(words.bytes(reps[ids[k] as usize] as usize), words.bytes(k))
+    });
+    if !confirmed {
+        intern(s, vocab, keys, Some(words), lists);
+    }
+}
+
 impl<'a> WordTable<'a> {
     /// Interns the words and precomputes the per-word values.
     pub fn new(words: Words<'a>) -> Self {
@@ -539,80 +676,49 @@ impl<'a> WordTable<'a> {
         s.chars.push(0);
         s.bytes.push(0);
         s.cat.push(0);
-        // every word's key: a word of up to 7 bytes is its own key (bytes and length); a
-        // longer one is keyed by a hash and compared with the word that made the entry
+        // every word's key (see `word_key`)
         let mut keys = std::mem::take(&mut s.keys);
         reuse(&mut keys, n);
-        keys.extend(words.iter_bytes().map(|b| {
-            let h = head(b);
-            if b.len() < 8 {
-                h as u64 | (b.len() as u64) << 56
-            } else {
-                let tail = u64::from_le_bytes(b[b.len() - 8..].try_into().expect("8 bytes"));
-                let lo = h as u64 ^ (b.len() as u64).rotate_left(32);
-                mix(lo ^ tail.rotate_left(17), (h >> 64) as u64) | 0xFF << 56
+        match words {
+            Words::Spans { text, spans } => {
+                let t = text.as_bytes();
+                keys.extend(spans.iter().map(|&(a, b)| {
+                    let (a, b) = (a as usize, b as usize);
+                    match head_tail_at(t, a, b) {
+                        Some((h, tail)) => word_key(h, tail, b - a),
+                        None => word_key_of(&t[a..b]),
+                    }
+                }));
             }
-        }));
-        // intern, prefetching the slot of the word a few ahead (the table outgrows the cache
-        // on book-length documents); a word's hash, length and code points are worked out
-        // when it is first seen and summed from its id after. Local vectors and running sums
-        // keep the loop in registers.
-        let (mut vocab, mut reps, mut counts, mut ids, mut info) = (
+            Words::Strs(_) => keys.extend(words.iter_bytes().map(word_key_of)),
+        }
+        let (mut vocab, mut reps, mut counts, mut ids, mut info, mut unconfirmed) = (
             std::mem::take(&mut s.vocab),
             std::mem::take(&mut s.reps),
             std::mem::take(&mut s.id_counts),
             std::mem::take(&mut s.ids),
             std::mem::take(&mut s.info),
+            std::mem::take(&mut s.unconfirmed),
         );
-        info.clear();
+        reuse(&mut unconfirmed, n);
+        intern_confirmed(
+            &mut s,
+            &mut vocab,
+            &keys,
+            words,
+            &mut (&mut ids, &mut reps, &mut counts, &mut unconfirmed),
+        );
+        // a word's hash, length and code points are worked out once per distinct word and
+        // summed from its id; local vectors and running sums keep the loop in registers
+        reuse(&mut info, reps.len());
+        info.extend(reps.iter().map(|&k| WordInfo::of(words.get(k as usize))));
         let (mut cat, mut chars_v, mut bytes_v) = (
             std::mem::take(&mut s.cat),
             std::mem::take(&mut s.chars),
             std::mem::take(&mut s.bytes),
         );
         let (mut cat_sum, mut chars_sum, mut bytes_sum, mut spaced) = (0u64, 0u32, 0u32, 0u32);
-        // a new epoch; epoch 1 follows a wrap-around (which clears the tables in `s`) or is the
-        // first one, so the local table is cleared too
-        let new_epoch = |s: &mut Scratch, vocab: &mut Vec<VocabSlot>| {
-            let e = s.next_epoch();
-            if e == 1 {
-                vocab.fill(VocabSlot::default());
-            }
-            e
-        };
-        let mut epoch = new_epoch(&mut s, &mut vocab);
-        let mut mask = table(&mut vocab, 1024);
-        for (k, &key) in keys.iter().enumerate() {
-            if let Some(ahead) = keys.get(k + AHEAD) {
-                prefetch(&vocab[(mix(*ahead, 0) as usize) & mask]);
-            }
-            if 2 * reps.len() >= mask {
-                let entries = live(&vocab, mask, epoch);
-                epoch = new_epoch(&mut s, &mut vocab);
-                mask = grow(&mut vocab, entries, mask, epoch);
-            }
-            let short = key >> 56 != 0xFF;
-            let mut slot = (mix(key, 0) as usize) & mask;
-            let id = loop {
-                let v = vocab[slot];
-                if v.epoch != epoch {
-                    let id = reps.len() as u32;
-                    vocab[slot] = VocabSlot { key, id, epoch };
-                    reps.push(k as u32);
-                    counts.push(1);
-                    info.push(WordInfo::of(words.get(k)));
-                    break id;
-                }
-                if v.key == key
-                    && (short
-                        || same_word(words.bytes(reps[v.id as usize] as usize), words.bytes(k)))
-                {
-                    counts[v.id as usize] += 1;
-                    break v.id;
-                }
-                slot = (slot + 1) & mask;
-            };
-            ids.push(id);
+        for &id in &ids {
             let w = info[id as usize];
             cat_sum = cat_sum.wrapping_mul(pow(w.bytes as usize)).wrapping_add(w.hash);
             cat.push(cat_sum);
@@ -622,6 +728,7 @@ impl<'a> WordTable<'a> {
             bytes_v.push(bytes_sum);
             spaced += u32::from(w.space);
         }
+        s.unconfirmed = unconfirmed;
         (s.cat, s.chars, s.bytes, s.spaced_total) = (cat, chars_v, bytes_v, spaced);
         if s.spaced_total > 0 {
             // prefix counts of the words holding a `' '` (rare: spaCy never makes one)
@@ -889,8 +996,17 @@ impl<'a> WordTable<'a> {
         reuse(&mut hashes, words.len());
         hashes.resize(words.len(), 0);
         let mut next = 0u128;
-        for (k, b) in words.iter_bytes().enumerate().rev() {
-            let anchor = if b.len() >= ANCHOR { head(b) } else { head(b) | next << (8 * b.len()) };
+        for k in (0..words.len()).rev() {
+            let (h, len) = match words {
+                Words::Spans { text, spans } => {
+                    let (a, b) = (spans[k].0 as usize, spans[k].1 as usize);
+                    let h = head_tail_at(text.as_bytes(), a, b).map(|(h, _)| h);
+                    (h.unwrap_or_else(|| head(&text.as_bytes()[a..b])), b - a)
+                }
+                Words::Strs(w) => (head(w[k].as_bytes()), w[k].len()),
+            };
+            let joined = h | next << (8 * len.min(ANCHOR - 1));
+            let anchor = std::hint::select_unpredictable(len >= ANCHOR, h, joined);
             next = anchor;
             hashes[k] = mix(anchor as u64, (anchor >> 64) as u64);
         }
@@ -1056,6 +1172,46 @@ mod tests {
                 assert_eq!(t.all_duplicate_chars(n), all_ref(w, n), "dup n={n} len={}", w.len());
             }
         }
+    }
+
+    #[test]
+    fn a_hash_collision_between_long_words_is_caught() {
+        // every long word gets the same hashed key: the confirming pass must tell them apart
+        let w = ["abcdefghij", "klmnopqrst", "ab", "abcdefghij", "klmnopqrst", "ab", "uvwxyz123"];
+        let words = Words::Strs(&w);
+        let keys: Vec<u64> = w
+            .iter()
+            .map(|x| if x.len() < 8 { head(x.as_bytes()) as u64 } else { 0xFF << 56 })
+            .collect();
+        let mut s = Scratch::default();
+        let (mut vocab, mut ids, mut reps, mut counts, mut unconfirmed) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut lists = (&mut ids, &mut reps, &mut counts, &mut unconfirmed);
+        intern(&mut s, &mut vocab, &keys, None, &mut lists);
+        assert_eq!(*lists.0, [0, 0, 1, 0, 0, 1, 0], "unconfirmed, the collision merges words");
+        intern_confirmed(&mut s, &mut vocab, &keys, words, &mut lists);
+        assert_eq!(*lists.0, [0, 1, 2, 0, 1, 2, 3]);
+        assert_eq!(*lists.1, [0, 1, 2, 6]);
+        assert_eq!(*lists.2, [2, 2, 2, 1]);
+        // and the whole table on real keys agrees
+        let t = WordTable::new(words);
+        assert_eq!(t.s.borrow().ids, [0, 1, 2, 0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn word_keys_read_in_place_equal_the_keys_of_the_words() {
+        let text: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(37).wrapping_add(11)).collect();
+        for a in 0..text.len() {
+            for b in a..=text.len() {
+                let want = word_key_of(&text[a..b]);
+                if let Some((h, tail)) = head_tail_at(&text, a, b) {
+                    assert_eq!(word_key(h, tail, b - a), want, "{a}..{b}");
+                }
+            }
+        }
+        // keys of short words are the words: different words, different keys
+        assert_ne!(word_key_of(b"ab"), word_key_of(b"ab\0"));
+        assert_ne!(word_key_of(b"abcdefg"), word_key_of(b"abcdefgh"));
     }
 
     #[test]
