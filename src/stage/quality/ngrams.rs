@@ -414,6 +414,19 @@ fn reuse<T>(v: &mut Vec<T>, cap: usize) {
     }
 }
 
+/// Keeps the items of `v` for which `keep` holds, in order, without a branch per item: every
+/// item is moved down and the count advances past the kept ones (the filters here keep an
+/// unpredictable mix, where `Vec::retain` mispredicts about every other item).
+fn keep_where<T: Copy>(v: &mut Vec<T>, keep: impl Fn(&T) -> bool) {
+    let mut kept = 0;
+    for k in 0..v.len() {
+        let item = v[k];
+        v[kept] = item;
+        kept += usize::from(keep(&item));
+    }
+    v.truncate(kept);
+}
+
 /// Grows `v` to at least `cap` default slots; returns the mask for `cap` (a power of two).
 fn table<T: Default + Clone>(v: &mut Vec<T>, cap: usize) -> usize {
     let cap = cap.next_power_of_two().max(16);
@@ -515,20 +528,15 @@ impl Prefilter {
         if !self.on {
             return;
         }
-        if marks.len() < PREFETCH_FROM {
-            items.retain(|item| self.again_in(marks, key(item)));
-            return;
-        }
+        let far = marks.len() >= PREFETCH_FROM;
         let mut kept = 0;
         for k in 0..items.len() {
-            if let Some(ahead) = items.get(k + MARKS_AHEAD) {
+            if far && let Some(ahead) = items.get(k + MARKS_AHEAD) {
                 prefetch(&marks[self.word(key(ahead))]);
             }
             let item = items[k];
-            if self.again_in(marks, key(&item)) {
-                items[kept] = item;
-                kept += 1;
-            }
+            items[kept] = item;
+            kept += usize::from(self.again_in(marks, key(&item)));
         }
         items.truncate(kept);
     }
@@ -1029,10 +1037,13 @@ impl<'a> WordTable<'a> {
         let (bytes, repeats) = (&s.bytes, &s.anchor_repeats);
         let may = |i: usize| repeats[i] || ((bytes[i + n] - bytes[i]) as usize) < ANCHOR;
         if s.dup_base_n != 0 && s.dup_base_n <= n {
-            s.dup_base.retain(|&i| (i as usize) < total && may(i as usize));
+            let base = &mut s.dup_base;
+            base.truncate(base.partition_point(|&i| (i as usize) < total));
+            keep_where(base, |&i| may(i as usize));
         } else {
             reuse(&mut s.dup_base, total);
-            s.dup_base.extend((0..total as u32).filter(|&i| may(i as usize)));
+            s.dup_base.extend(0..total as u32);
+            keep_where(&mut s.dup_base, |&i| may(i as usize));
         }
         s.dup_base_n = n;
         reuse(out, s.dup_base.len());
