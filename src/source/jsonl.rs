@@ -16,6 +16,9 @@ use crate::error::{Error, Result};
 
 /// Lines used to infer a JSONL source's schema.
 const INFER_LINES: usize = 1000;
+/// Bytes of a file read at most to infer its schema: a corpus of book-length documents would
+/// otherwise be read and parsed whole before the run starts.
+const INFER_BYTES: usize = 16 << 20;
 /// Largest raw record copied into the quarantine.
 const MAX_QUARANTINE_RECORD: usize = 64 << 10;
 
@@ -54,18 +57,20 @@ pub fn open(file: &InputFile, count: Arc<AtomicU64>) -> Result<Box<dyn BufRead +
     })
 }
 
-/// Infers the raw schema from the first lines of the source's first file.
+/// Infers the raw schema from the first lines of the source's first file: [`INFER_LINES`]
+/// records, or the records in its first [`INFER_BYTES`] bytes (at least one) if fewer.
 pub fn infer_schema(cfg: &SourceConfig, files: &[Arc<InputFile>]) -> Result<SchemaRef> {
     let file = &files[0];
     let mut reader = open(file, Arc::new(AtomicU64::new(0)))?;
     let mut values = Vec::new();
     let mut line = Vec::new();
     let mut lineno = 0u64;
-    while values.len() < INFER_LINES {
+    let mut read = 0usize;
+    while values.len() < INFER_LINES && (read < INFER_BYTES || values.is_empty()) {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
             Ok(0) => break,
-            Ok(_) => {}
+            Ok(n) => read += n,
             // A damaged file is reported with its line when the run reaches it.
             Err(_) => break,
         }
@@ -81,14 +86,13 @@ pub fn infer_schema(cfg: &SourceConfig, files: &[Arc<InputFile>]) -> Result<Sche
     }
     if values.is_empty() {
         // Empty or unreadable first file: only the text (and id) columns are known.
-        let _ = lineno;
         return Ok(Arc::new(Schema::new(vec![Field::new(&cfg.text_field, DataType::Utf8, true)])));
     }
     let schema = arrow::json::reader::infer_json_schema_from_iterator(values.into_iter().map(Ok))
         .map_err(|e| {
         Error::input(
             file.display(),
-            format!("cannot infer a schema from the first {INFER_LINES} lines: {e}"),
+            format!("cannot infer a schema from the first {lineno} lines: {e}"),
         )
     })?;
     // The text field is always decoded as a string so that a number there is reported as a
