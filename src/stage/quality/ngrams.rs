@@ -105,6 +105,17 @@ fn head(b: &[u8]) -> u128 {
     }
 }
 
+/// `LOW_BYTES[k]` keeps the low `k` bytes of a little-endian word (`k <= 8`).
+static LOW_BYTES: [u64; 9] = {
+    let mut t = [0u64; 9];
+    let mut k = 1;
+    while k < 9 {
+        t[k] = (t[k - 1] << 8) | 0xFF;
+        k += 1;
+    }
+    t
+};
+
 /// The first 16 bytes of `t[a..b]` as [`head`] gives them and its last 8 bytes (meaningful
 /// for 8 bytes or more), read with the same loads whatever the length, so a mix of word
 /// lengths costs no mispredicted branches; `None` near the ends of `t`, where those loads
@@ -116,8 +127,8 @@ fn head_tail_at(t: &[u8], a: usize, b: usize) -> Option<(u128, u64)> {
     }
     let at = |i: usize| u64::from_le_bytes(t[i..i + 8].try_into().expect("8 bytes"));
     let n = (b - a).min(16);
-    // the low `k` bytes of a word (k <= 8)
-    let low = |w: u64, k: usize| w & ((1u128 << (8 * k)) - 1) as u64;
+    // the low `k` bytes of a word (k <= 8): a table load, not a variable 128-bit shift
+    let low = |w: u64, k: usize| w & LOW_BYTES[k];
     let lo = low(at(a), n.min(8));
     let hi = low(at(a + 8), n.saturating_sub(8));
     Some((u128::from(lo) | u128::from(hi) << 64, at(b - 8)))
@@ -599,9 +610,17 @@ fn intern(
     };
     let mut epoch = new_epoch(s, vocab);
     let mut mask = table(vocab, 1024);
+    // the mixed keys of the next `AHEAD` words: each is mixed once, for its prefetch
+    let mut ring = [0u64; AHEAD];
+    for (r, key) in ring.iter_mut().zip(keys) {
+        *r = mix(*key, 0);
+    }
     for (k, &key) in keys.iter().enumerate() {
+        let mixed = ring[k % AHEAD];
         if let Some(ahead) = keys.get(k + AHEAD) {
-            prefetch(&vocab[(mix(*ahead, 0) as usize) & mask]);
+            let m = mix(*ahead, 0);
+            ring[k % AHEAD] = m;
+            prefetch(&vocab[(m as usize) & mask]);
         }
         if 2 * reps.len() >= mask {
             let entries = live(vocab, mask, epoch);
@@ -609,7 +628,7 @@ fn intern(
             mask = grow(vocab, entries, mask, epoch);
         }
         let long = key >> 56 == 0xFF;
-        let mut slot = (mix(key, 0) as usize) & mask;
+        let mut slot = (mixed as usize) & mask;
         let id = loop {
             let v = vocab[slot];
             if v.epoch != epoch {
@@ -1035,7 +1054,8 @@ impl<'a> WordTable<'a> {
     /// bitmap over the grams' own hashes then drops the grams whose hash occurs once.
     fn dup_candidates(s: &mut Scratch, n: usize, total: usize, out: &mut Vec<(u32, u64)>) {
         let (bytes, repeats) = (&s.bytes, &s.anchor_repeats);
-        let may = |i: usize| repeats[i] || ((bytes[i + n] - bytes[i]) as usize) < ANCHOR;
+        // (`|`, not `||`: both sides are cheap, and a branch on `repeats[i]` mispredicts often)
+        let may = |i: usize| repeats[i] | (((bytes[i + n] - bytes[i]) as usize) < ANCHOR);
         if s.dup_base_n != 0 && s.dup_base_n <= n {
             let base = &mut s.dup_base;
             base.truncate(base.partition_point(|&i| (i as usize) < total));
