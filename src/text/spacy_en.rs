@@ -359,6 +359,14 @@ impl EnTokenizer {
             }
             match self.special(chunk) {
                 Some(pieces) => push_pieces(w, a, pieces),
+                None if word_then_stop(text.as_bytes(), a, b) => {
+                    // what the affix rules give such a chunk, without running them
+                    match self.special(&text[a..b - 1]) {
+                        Some(pieces) => push_pieces(w, a, pieces),
+                        None => w.push(a, b - 1),
+                    }
+                    w.push(b - 1, b);
+                }
                 None => self.tokenize_general(text, a, b, with_special, w),
             }
             let seeds = self.seeds(text, before, w);
@@ -497,6 +505,26 @@ impl EnTokenizer {
             w.push(ss, se);
         }
     }
+}
+
+/// Whether the chunk `b[a..e]` is ASCII letters followed by one of `,;:!?`, or by `.` after
+/// a lower-case letter: the commonest chunks that miss the memo (`said,`, `him.`). The affix
+/// rules split such a chunk into the letters (or their special-case pieces, when they are a
+/// special case) and the stop: the stop is an unconditional suffix (`.` is one after a
+/// lower-case letter), no prefix, suffix or infix rule fires on ASCII letters alone, and the
+/// letters stay one token whether or not `url_match` takes them. The tests check this against
+/// the rules for random letters and every letters-only special case.
+#[inline]
+fn word_then_stop(b: &[u8], a: usize, e: usize) -> bool {
+    if e - a < 2 {
+        return false;
+    }
+    let ok_stop = match b[e - 1] {
+        b',' | b';' | b':' | b'!' | b'?' => true,
+        b'.' => b[e - 2].is_ascii_lowercase(),
+        _ => false,
+    };
+    ok_stop && b[a..e - 1].iter().all(u8::is_ascii_alphabetic)
 }
 
 #[inline]
@@ -654,6 +682,56 @@ mod tests {
             assert_eq!(general(&t, &s), std::slice::from_ref(&s), "{s:?}");
         }
         assert!(plain_seen > 10_000, "{plain_seen}");
+    }
+
+    #[test]
+    fn words_then_a_stop_split_as_the_rules_split_them() {
+        let t = EnTokenizer::new();
+        // the affix rules alone (special cases included), on `s` as one chunk
+        let rules = |s: &str| -> Vec<String> {
+            let mut w = Work::new(8);
+            match t.special(s) {
+                Some(pieces) => super::push_pieces(&mut w, 0, pieces),
+                None => t.tokenize_general(s, 0, s.len(), true, &mut w),
+            }
+            w.toks.iter().map(|x| s[x.start..x.end()].to_string()).collect()
+        };
+        let mut words: Vec<String> = crate::text::spacy_en_data::SPECIAL_CASES
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .filter(|k| k.bytes().all(|c| c.is_ascii_alphabetic()))
+            .collect();
+        assert!(words.len() > 100, "{}", words.len());
+        let mut next = crate::text::xorshift(0x5eed_1234_abcd_0001u64);
+        let letters: Vec<char> = ('a'..='z').chain('A'..='Z').collect();
+        for _ in 0..40_000 {
+            let n = 1 + (next() % 14) as usize;
+            words.push((0..n).map(|_| letters[(next() % 52) as usize]).collect());
+        }
+        let mut fast = 0;
+        for word in &words {
+            for stop in [",", ";", ":", "!", "?", "."] {
+                let s = format!("{word}{stop}");
+                if t.special(&s).is_some() || !super::word_then_stop(s.as_bytes(), 0, s.len()) {
+                    continue;
+                }
+                fast += 1;
+                // phase 1 as the scanner runs it (a fresh memo: the chunk misses it)
+                let mut w = Work::new(8);
+                t.tokenize_into(&s, true, &mut w);
+                let got: Vec<String> =
+                    w.toks.iter().map(|x| s[x.start..x.end()].to_string()).collect();
+                assert_eq!(got, rules(&s), "{s:?}");
+            }
+        }
+        assert!(fast > 200_000, "{fast}");
+        // the shape itself
+        for (s, want) in [("said,", true), ("him.", true), ("HIM.", false), ("x", false)] {
+            assert_eq!(super::word_then_stop(s.as_bytes(), 0, s.len()), want, "{s}");
+        }
+        for s in ["a1,", "it's,", ".,", "co-op."] {
+            assert!(!super::word_then_stop(s.as_bytes(), 0, s.len()), "{s}");
+        }
     }
 
     #[test]
