@@ -343,6 +343,22 @@ impl EnTokenizer {
     ) {
         let chunk = &text[a..b];
         let before = w.toks.len();
+        if with_special && !plain && word_then_stop(text.as_bytes(), a, b) {
+            // what the affix rules give such a chunk, without running them (nor taking a
+            // memo slot)
+            match self.special(chunk) {
+                Some(pieces) => push_pieces(w, a, pieces),
+                None => {
+                    match self.special(&text[a..b - 1]) {
+                        Some(pieces) => push_pieces(w, a, pieces),
+                        None => w.push(a, b - 1),
+                    }
+                    w.push(b - 1, b);
+                }
+            }
+            self.seeds(text, before, w);
+            return;
+        }
         if with_special && !plain && b - a <= MEMO_MAX {
             // a chunk's tokens depend only on its bytes: reuse the split of an equal chunk
             if let Some((ends, seeds)) = w.memo.get_at(text.as_bytes(), a, b - a) {
@@ -359,14 +375,6 @@ impl EnTokenizer {
             }
             match self.special(chunk) {
                 Some(pieces) => push_pieces(w, a, pieces),
-                None if word_then_stop(text.as_bytes(), a, b) => {
-                    // what the affix rules give such a chunk, without running them
-                    match self.special(&text[a..b - 1]) {
-                        Some(pieces) => push_pieces(w, a, pieces),
-                        None => w.push(a, b - 1),
-                    }
-                    w.push(b - 1, b);
-                }
                 None => self.tokenize_general(text, a, b, with_special, w),
             }
             let seeds = self.seeds(text, before, w);
