@@ -57,8 +57,8 @@ pub fn open(file: &InputFile, count: Arc<AtomicU64>) -> Result<Box<dyn BufRead +
     })
 }
 
-/// Infers the raw schema from the first lines of the source's first file: [`INFER_LINES`]
-/// records, or the records in its first [`INFER_BYTES`] bytes (at least one) if fewer.
+/// Infers the raw schema from the first lines of the source's first file: 1,000 records
+/// (`INFER_LINES`), or the records in its first 16 MiB (`INFER_BYTES`; at least one) if fewer.
 pub fn infer_schema(cfg: &SourceConfig, files: &[Arc<InputFile>]) -> Result<SchemaRef> {
     let file = &files[0];
     let mut reader = open(file, Arc::new(AtomicU64::new(0)))?;

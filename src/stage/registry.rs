@@ -1,5 +1,5 @@
 //! The stage registry: one closed enum of every stage type. Adding a stage means one file in
-//! `src/stage/`, one variant here, and one line in [`for_each_type!`].
+//! `src/stage/`, one variant here, and one line in `for_each_type!`.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -2,11 +2,12 @@
 //!
 //! spaCy tokenizes each whitespace-delimited chunk on its own (special cases, prefixes,
 //! suffixes, infixes; `_apply_special_cases` runs afterwards over the whole token list), so a
-//! chunk's tokens depend only on its bytes. Natural text repeats its chunks (`"said,"`,
-//! `"it."`, `"(the"`, `"don't"`) and the affix rules are the slow part of tokenizing, so the
-//! split of short chunks is remembered: a direct-mapped table keyed by the chunk's bytes, where
-//! a newer chunk replaces an older one in the same slot. A hit returns exactly the tokens the
-//! rules gave the same bytes before.
+//! chunk's tokens depend only on its bytes. Natural text repeats its chunks (`"(the"`,
+//! `"don't"`, `"U.S."`) and the affix rules are the slow part of tokenizing, so the split of
+//! short chunks is remembered: a direct-mapped table keyed by the chunk's bytes, where a newer
+//! chunk replaces an older one in the same slot. A hit returns exactly the tokens the rules
+//! gave the same bytes before. (Letters and one stop, such as `"said,"`, are split directly
+//! and never stored: see `word_then_stop` in the tokenizer.)
 
 /// Longest chunk remembered, in bytes.
 pub(super) const MEMO_MAX: usize = 24;
