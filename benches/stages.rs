@@ -53,7 +53,14 @@ fn batch(texts: &[String]) -> RecordBatch {
 
 fn stage(yaml: &str, schema: Arc<Schema>) -> BuiltStage {
     let cfg: StageConfig = serde_saphyr::from_str(yaml).unwrap();
-    cfg.build(&BuildContext { stage_id: "bench", input_schema: schema, seed: 0 }).unwrap()
+    cfg.build(&BuildContext {
+        stage_id: "bench",
+        input_schema: schema,
+        seed: 0,
+        sources: Vec::new(),
+    })
+    .unwrap()
+    .0
 }
 
 fn run(s: &BuiltStage, b: &RecordBatch) -> usize {
@@ -61,6 +68,12 @@ fn run(s: &BuiltStage, b: &RecordBatch) -> usize {
     match s {
         BuiltStage::Transform(t) => t.apply(b.clone(), &ctx).unwrap().num_rows(),
         BuiltStage::Filter(f, _) => f.evaluate(b, &ctx).unwrap().reasons.len(),
+        BuiltStage::Expand(e) => e.expand(b, &ctx).unwrap().parents.len(),
+        // hashing on the workers plus the in-order decision, from an empty state each time
+        BuiltStage::Ordered(o, _) => {
+            let prepared = o.prepare(b, &ctx).unwrap();
+            o.decider().decide(b, prepared).unwrap().reasons.len()
+        }
     }
 }
 
@@ -69,6 +82,7 @@ fn benches(c: &mut Criterion) {
     let b = batch(&texts);
     let bytes: usize = texts.iter().map(String::len).sum();
     let cases = [
+        ("exact_dedup", "type: exact_dedup\nlowercase: true\nfold_whitespace: true"),
         (
             "normalize",
             "type: normalize\nunicode: nfkc\ncollapse_whitespace: true\nstrip_control: true\nstrip_zero_width: true",

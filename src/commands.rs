@@ -178,6 +178,19 @@ fn explain(path: &Path) -> Result<ExitCode> {
             BuiltStage::Filter(_, FilterMode::Annotate) => {
                 format!("filter, annotates `{}`", st.reason_column())
             }
+            BuiltStage::Expand(e) => {
+                format!("row-changing, up to {} rows per input row", e.max_copies())
+            }
+            BuiltStage::Ordered(o, mode) => {
+                let mut k = "ordered: hashes on the workers, decides in input order".to_string();
+                if *mode == FilterMode::Annotate {
+                    k.push_str(&format!(", annotates `{}`", st.reason_column()));
+                }
+                if let Some(side) = o.side_output() {
+                    k.push_str(&format!("; writes {}/{}.parquet", side.kind, side.name));
+                }
+                k
+            }
         };
         println!("\n[{}] {} ({}; {kind})", i + 1, st.id, st.type_name);
         let added: Vec<_> = st
@@ -197,8 +210,11 @@ fn explain(path: &Path) -> Result<ExitCode> {
     }
     let o = &c.output;
     println!(
-        "\noutput: {} (train / validation {:.4}), layout documents",
-        o.dir, o.validation_fraction
+        "\noutput: {} (train / validation {:.4}, split on the origin key), layout {}{}",
+        o.dir,
+        o.validation_fraction,
+        o.layout.name(),
+        o.seq_len.map(|n| format!(" (rows of {n} tokens)")).unwrap_or_default()
     );
     let shard = sluice::sink::shard_schema(&plan)?;
     print!("{}", schema_lines(&shard, "    "));

@@ -9,8 +9,10 @@ use arrow::datatypes::{DataType, Field, SchemaRef};
 use crate::config::PipelineConfig;
 use crate::error::{Error, Result};
 use crate::source::{self, PlannedSource};
-use crate::stage::registry::StageConfig;
-use crate::stage::{BuildContext, BuiltStage, FilterMode, with_field};
+use crate::stage::tokenize::TokenizerInfo;
+use crate::stage::{
+    BuildContext, BuiltStage, COPY_INDEX, FilterMode, ORIGIN_ID, SideOutput, stage_seed, with_field,
+};
 
 /// A built stage with its id and schemas.
 pub struct PlannedStage {
@@ -22,6 +24,8 @@ pub struct PlannedStage {
     pub stage: BuiltStage,
     /// Schema after this stage.
     pub output_schema: SchemaRef,
+    /// The stage's seed ([`stage_seed`] of the pipeline seed and the stage id).
+    pub seed: u64,
 }
 
 impl PlannedStage {
@@ -41,78 +45,40 @@ pub struct Plan {
     pub doc_schema: SchemaRef,
     /// Stages in order.
     pub stages: Vec<PlannedStage>,
-}
-
-/// Phase-2 checks that need no I/O; one message per problem, prefixed with its place.
-pub fn check_config(config: &PipelineConfig) -> Vec<String> {
-    let mut errors = Vec::new();
-    if config.sources.is_empty() {
-        errors.push("`sources` is empty; name at least one source".into());
-    }
-    let mut names = std::collections::HashSet::new();
-    for (i, s) in config.sources.iter().enumerate() {
-        if s.name.is_empty() {
-            errors.push(format!("sources[{i}]: `name` is empty"));
-        }
-        if !names.insert(&s.name) {
-            errors.push(format!("sources[{i}]: the name `{}` is used twice", s.name));
-        }
-        if s.paths.is_empty() {
-            errors.push(format!("sources[{i}] (`{}`): `paths` is empty", s.name));
-        }
-        if !(s.weight.is_finite() && s.weight > 0.0) {
-            errors.push(format!("sources[{i}] (`{}`): `weight` must be positive", s.name));
-        }
-    }
-    let ids = config.stage_ids();
-    let mut seen = std::collections::HashSet::new();
-    for (i, (spec, id)) in config.stages.iter().zip(&ids).enumerate() {
-        let who = format!("stages[{i}] (id `{id}`, type `{}`)", spec.config.type_name());
-        if !seen.insert(id) {
-            errors.push(format!("{who}: the id `{id}` is used twice; ids must be unique"));
-        }
-        if id.is_empty() {
-            errors.push(format!("{who}: `id` is empty"));
-        }
-        for problem in spec.config.check() {
-            errors.push(format!("{who}: {problem}"));
-        }
-        if matches!(spec.config, StageConfig::Tokenize(_)) && i + 1 != config.stages.len() {
-            errors.push(format!("{who}: `tokenize` must be the last stage"));
-        }
-    }
-    let o = &config.output;
-    if !(0.0..=1.0).contains(&o.validation_fraction) {
-        errors.push(format!(
-            "output: `validation_fraction` must be between 0 and 1, got {}",
-            o.validation_fraction
-        ));
-    }
-    for (name, v) in [
-        ("shard_tokens", o.shard_tokens),
-        ("row_group_tokens", o.row_group_tokens),
-        ("shard_text_bytes", o.shard_text_bytes),
-        ("row_group_text_bytes", o.row_group_text_bytes),
-    ] {
-        if v == 0 {
-            errors.push(format!("output: `{name}` must be positive"));
-        }
-    }
-    if o.dir.is_empty() {
-        errors.push("output: `dir` is empty".into());
-    }
-    errors
+    /// The tokenizer, when a stage tokenizes.
+    pub tokenizer: Option<TokenizerInfo>,
+    /// Side outputs the stages declared (besides `dropped/` and `quarantine/`).
+    pub side_outputs: Vec<SideOutput>,
 }
 
 /// Schema after a filter: annotation columns, plus the reason column in annotate mode.
 fn filter_schema(input: &SchemaRef, stage: &BuiltStage, reason_column: &str) -> SchemaRef {
-    let BuiltStage::Filter(f, mode) = stage else { return Arc::clone(input) };
     let mut s = Arc::clone(input);
-    for field in f.annotation_fields() {
-        s = with_field(&s, field.as_ref().clone());
-    }
+    let mode = match stage {
+        BuiltStage::Filter(f, mode) => {
+            for field in f.annotation_fields() {
+                s = with_field(&s, field.as_ref().clone());
+            }
+            mode
+        }
+        BuiltStage::Ordered(_, mode) => mode,
+        _ => return s,
+    };
     if *mode == FilterMode::Annotate {
         s = with_field(&s, Field::new(reason_column, DataType::Utf8, true));
+    }
+    s
+}
+
+/// Schema after a row-changing stage: `origin_id` and `copy_index` are added if the input has
+/// none yet.
+fn origin_schema(schema: &SchemaRef) -> SchemaRef {
+    let mut s = Arc::clone(schema);
+    if s.field_with_name(ORIGIN_ID).is_err() {
+        s = with_field(&s, Field::new(ORIGIN_ID, DataType::Utf8, false));
+    }
+    if s.field_with_name(COPY_INDEX).is_err() {
+        s = with_field(&s, Field::new(COPY_INDEX, DataType::UInt32, false));
     }
     s
 }
@@ -144,30 +110,50 @@ impl Plan {
         let doc_schema = source::union_schema(&sources)?;
         let mut schema = Arc::clone(&doc_schema);
         let mut stages = Vec::new();
+        let mut tokenizer = None;
+        let mut side_outputs = Vec::new();
         let specs = if with_stages { config.stages.as_slice() } else { &[] };
         for (i, (spec, id)) in specs.iter().zip(config.stage_ids()).enumerate() {
             let cx = BuildContext {
                 stage_id: &id,
                 input_schema: Arc::clone(&schema),
                 seed: config.seed,
+                sources: config.sources.iter().map(|s| (s.name.clone(), s.weight)).collect(),
             };
-            let built = spec.config.build(&cx).and_then(|stage| {
+            let built = spec.config.build(&cx).and_then(|(stage, facts)| {
                 let out = match &stage {
                     BuiltStage::Transform(t) => t.output_schema(&schema)?,
                     BuiltStage::Filter(..) => {
                         filter_schema(&schema, &stage, &format!("{id}_reason"))
                     }
+                    BuiltStage::Expand(e) => e.output_schema(&origin_schema(&schema))?,
+                    BuiltStage::Ordered(..) => {
+                        filter_schema(&schema, &stage, &format!("{id}_reason"))
+                    }
                 };
-                Ok((stage, out))
+                Ok((stage, facts, out))
             });
             match built {
-                Ok((stage, out)) => {
+                Ok((stage, facts, out)) => {
+                    if let Some(t) = facts.tokenizer {
+                        if tokenizer.is_some() {
+                            errors.push(format!(
+                                "stages[{i}] (id `{id}`): a pipeline tokenizes once; remove \
+                                 the second `tokenize`"
+                            ));
+                        }
+                        tokenizer = Some(t);
+                    }
+                    if let BuiltStage::Ordered(o, _) = &stage {
+                        side_outputs.extend(o.side_output());
+                    }
                     schema = Arc::clone(&out);
                     stages.push(PlannedStage {
                         id: id.clone(),
                         type_name: spec.config.type_name(),
                         stage,
                         output_schema: out,
+                        seed: stage_seed(config.seed, &id),
                     });
                 }
                 Err(e) => errors.push(format!(
@@ -179,7 +165,7 @@ impl Plan {
         if !errors.is_empty() {
             return Err(Error::Invalid(errors.join("\n")));
         }
-        Ok(Plan { config, sources, doc_schema, stages })
+        Ok(Plan { config, sources, doc_schema, stages, tokenizer, side_outputs })
     }
 
     /// Schema of the documents after the last stage.
@@ -191,15 +177,36 @@ impl Plan {
     }
 
     /// The tokenizer facts, when the pipeline tokenizes.
-    pub fn tokenizer_info(&self) -> Option<&crate::stage::tokenize::TokenizerInfo> {
-        self.stages.iter().find_map(|s| match &s.stage {
-            BuiltStage::Transform(t) => t.tokenizer_info(),
-            BuiltStage::Filter(..) => None,
-        })
+    pub fn tokenizer_info(&self) -> Option<&TokenizerInfo> {
+        self.tokenizer.as_ref()
     }
 
-    /// True when the pipeline ends with `tokenize`.
+    /// True when a stage tokenizes.
     pub fn tokenized(&self) -> bool {
-        self.tokenizer_info().is_some()
+        self.tokenizer.is_some()
     }
+
+    /// The stages cut at every ordered stage: each segment runs on the workers, and the
+    /// ordered stage after it (if any) decides on the coordinating thread in input order.
+    pub fn segments(&self) -> Vec<Segment> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for (i, s) in self.stages.iter().enumerate() {
+            if matches!(s.stage, BuiltStage::Ordered(..)) {
+                out.push(Segment { stages: start..i, ordered: Some(i) });
+                start = i + 1;
+            }
+        }
+        out.push(Segment { stages: start..self.stages.len(), ordered: None });
+        out
+    }
+}
+
+/// A run of stages the workers apply to a batch, and the ordered stage that follows it.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// Indices of the stages run on the workers.
+    pub stages: std::ops::Range<usize>,
+    /// The ordered stage after them (its `prepare` runs on the worker too).
+    pub ordered: Option<usize>,
 }

@@ -31,7 +31,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<PipelineConfig> {
     let mut errors = Vec::new();
     let config = typed(&value, &doc, &mut errors);
     if let Some(config) = &config {
-        for problem in crate::plan::check_config(config) {
+        for problem in super::check::check_config(config) {
             errors.push(problem);
         }
     }
@@ -127,7 +127,8 @@ fn typed(value: &Value, doc: &Doc, errors: &mut Vec<String>) -> Option<PipelineC
         );
         return None;
     };
-    const KEYS: &[&str] = &["name", "seed", "sources", "on_error", "stages", "output"];
+    const KEYS: &[&str] =
+        &["name", "seed", "sources", "on_error", "state_memory_mb", "stages", "output"];
     for key in map.keys() {
         if !KEYS.contains(&key.as_str()) {
             let at = doc.key_line(key).map(|l| format!(" (line {l})")).unwrap_or_default();
@@ -144,6 +145,11 @@ fn typed(value: &Value, doc: &Doc, errors: &mut Vec<String>) -> Option<PipelineC
         field(value, "on_error", doc, errors)
     } else {
         Some(Default::default())
+    };
+    let state_memory_mb: u64 = if map.contains_key("state_memory_mb") {
+        field(value, "state_memory_mb", doc, errors)?
+    } else {
+        super::default_state_memory_mb()
     };
     let output: Option<OutputConfig> = field(value, "output", doc, errors);
 
@@ -194,6 +200,7 @@ fn typed(value: &Value, doc: &Doc, errors: &mut Vec<String>) -> Option<PipelineC
         seed,
         sources,
         on_error: on_error?,
+        state_memory_mb,
         stages,
         output: output?,
     })

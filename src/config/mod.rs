@@ -1,8 +1,10 @@
 //! The pipeline file: typed configuration for sources, stages and output, parsed from YAML or
 //! TOML. The doc comment on every field is the user documentation (`sluice stages` prints it).
 
+mod check;
 mod load;
 
+pub use check::check_config;
 pub use load::{load, parse_str};
 
 use schemars::JsonSchema;
@@ -30,6 +32,12 @@ pub struct PipelineConfig {
     /// Processing stages, applied in order to every document.
     #[serde(default)]
     pub stages: Vec<StageSpec>,
+    /// Memory budget, in MiB, for the state that ordered stages hold across batches (for
+    /// example `exact_dedup`'s keys), all such stages together. A run whose state outgrows it
+    /// stops with an error naming the stage, instead of growing without bound; `stats.json`
+    /// reports each stage's state bytes.
+    #[serde(default = "default_state_memory_mb")]
+    pub state_memory_mb: u64,
     /// Where and how to write the result.
     pub output: OutputConfig,
 }
@@ -69,6 +77,10 @@ pub struct SourceConfig {
     /// use it).
     #[serde(default = "default_weight")]
     pub weight: f64,
+}
+
+fn default_state_memory_mb() -> u64 {
+    8192
 }
 
 fn default_text_field() -> String {
@@ -136,6 +148,44 @@ pub struct OutputConfig {
     /// Also write every dropped document, with the stage id and reason, to `OUT/dropped/`.
     #[serde(default)]
     pub write_dropped: bool,
+    /// Row layout of tokenized shards: `documents` (one row per document) or `packed` (rows of
+    /// exactly `seq_len` tokens, documents concatenated with their EOS, `seq_lengths` per row).
+    #[serde(default)]
+    pub layout: Layout,
+    /// Tokens per packed row (`layout: packed` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq_len: Option<u64>,
+    /// `layout: packed`: drop the last, partial row of each split instead of padding it to
+    /// `seq_len` with `pad_id`.
+    #[serde(default)]
+    pub drop_last: bool,
+    /// `layout: packed`: the id that pads a kept last row; by default the tokenizer's EOS id
+    /// (0 if it has none). Padding is never counted in `num_tokens` or `seq_lengths`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pad_id: Option<i32>,
+}
+
+/// Row layouts of tokenized output.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// One row per document: `input_ids`, `num_tokens`, `doc_id`, `source`.
+    #[default]
+    Documents,
+    /// Rows of exactly `seq_len` tokens: documents (with their EOS) concatenated in order,
+    /// a document longer than the room left continuing in the next row; `seq_lengths` gives
+    /// the document pieces of each row. Packing runs per split, after the split.
+    Packed,
+}
+
+impl Layout {
+    /// The name used in the manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Documents => "documents",
+            Layout::Packed => "packed",
+        }
+    }
 }
 
 fn default_shard_tokens() -> u64 {

@@ -91,10 +91,40 @@ impl InputStats {
 pub struct SplitStats {
     /// Documents written.
     pub documents: u64,
-    /// Tokens written (0 for curation-only runs).
+    /// Tokens written (0 for curation-only runs); packed rows: real tokens, padding excluded.
     pub tokens: u64,
+    /// Rows written (documents, or packed rows).
+    pub rows: u64,
     /// Shards written.
     pub shards: u64,
+    /// Packed layout: fill rate, documents split across rows, padding (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packing: Option<crate::sink::packed::PackStats>,
+}
+
+/// State an ordered stage held at the end of the run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StateStats {
+    /// Stage id.
+    pub stage: String,
+    /// Bytes of state (what counts against `state_memory_mb`).
+    pub bytes: u64,
+    /// Entries (distinct keys, signatures).
+    pub entries: u64,
+    /// Bytes per entry.
+    pub bytes_per_entry: f64,
+}
+
+impl StateStats {
+    /// The stats of one stage's state.
+    pub fn new(stage: &str, bytes: u64, entries: u64) -> Self {
+        StateStats {
+            stage: stage.to_string(),
+            bytes,
+            entries,
+            bytes_per_entry: if entries == 0 { 0.0 } else { bytes as f64 / entries as f64 },
+        }
+    }
 }
 
 /// Everything `stats.json` holds.
@@ -110,6 +140,8 @@ pub struct RunStats {
     pub input: InputStats,
     /// Per-stage counters in pipeline order.
     pub stages: Vec<StageStats>,
+    /// State held by ordered stages at the end of the run.
+    pub state: Vec<StateStats>,
     /// Per-split output counters.
     pub output: BTreeMap<String, SplitStats>,
     /// Peak resident memory of the process in bytes, when the OS reports it.
@@ -198,11 +230,27 @@ impl RunStats {
         }
         for (split, s) in &self.output {
             out.push_str(&format!(
-                "{split}: {} documents, {} tokens in {} shard{}\n",
+                "{split}: {} documents, {} tokens in {} shard{}",
                 s.documents,
                 s.tokens,
                 s.shards,
                 if s.shards == 1 { "" } else { "s" }
+            ));
+            if let Some(p) = &s.packing {
+                out.push_str(&format!(
+                    " ({} packed rows, {} documents split across rows, {} padding tokens)",
+                    p.rows, p.documents_split, p.padding_tokens
+                ));
+            }
+            out.push('\n');
+        }
+        for st in &self.state {
+            out.push_str(&format!(
+                "state of `{}`: {} entries, {:.1} MB ({:.0} bytes per entry)\n",
+                st.stage,
+                st.entries,
+                st.bytes as f64 / 1e6,
+                st.bytes_per_entry
             ));
         }
         let mb = i.text_bytes as f64 / 1e6;

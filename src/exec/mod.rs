@@ -1,32 +1,28 @@
-//! The executor: a producer thread cuts the input into units (JSONL chunks, Parquet row
-//! groups); a rayon pool parses each unit and runs every stage on it; results are put back in
-//! input order (a bounded reorder window) and written by the calling thread. Output depends
-//! only on the input order, never on the thread count.
+//! The executor. A producer thread cuts the input into units ([`crate::source::units`]); a
+//! rayon pool reads each unit and runs the first segment of stages on it; results are put back
+//! in input order (a bounded reorder window) by the calling thread, which runs each ordered
+//! stage's decision in input order, hands the unit to the workers for the next segment, and
+//! finally to the sink. Output depends only on the input order, never on the thread count.
 
 mod lazy;
 pub mod metrics;
 pub mod progress;
+mod segment;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use arrow::array::{BooleanArray, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field};
-
-use crate::config::SourceFormat;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::sink::manifest::{Manifest, SourceManifest};
 use crate::sink::{self, Sink};
-use crate::source::{self, BadRecord, InputFile, ReadOutput, jsonl, parquet};
-use crate::stage::tokenize::NUM_TOKENS;
-use crate::stage::{BatchContext, BuiltStage, FilterMode, TEXT};
-use lazy::LazyBatch;
-use metrics::{InputStats, RunStats, StageStats};
+use crate::source::units::{self, CutOptions};
+use crate::stage::{BuiltStage, Decider};
+use metrics::{InputStats, RunStats, StateStats};
+use segment::UnitState;
 
 /// Runtime knobs (CLI flags, never pipeline fields).
 #[derive(Debug, Clone)]
@@ -56,304 +52,6 @@ impl RunOptions {
     }
 }
 
-enum UnitKind {
-    Lines(jsonl::Chunk),
-    RowGroup { index: usize, first_row: u64, rows: u64 },
-    Failed(BadRecord),
-}
-
-struct Unit {
-    seq: u64,
-    file: Arc<InputFile>,
-    kind: UnitKind,
-    input_bytes: u64,
-}
-
-struct UnitResult {
-    source: usize,
-    input_bytes: u64,
-    read: ReadOutput,
-    documents: u64,
-    read_seconds: f64,
-    batch: Option<RecordBatch>,
-    stages: Vec<StageStats>,
-    dropped: Vec<RecordBatch>,
-}
-
-fn file_failure(
-    file: &InputFile,
-    kind: &'static str,
-    line: Option<u64>,
-    message: String,
-) -> UnitKind {
-    UnitKind::Failed(BadRecord {
-        kind,
-        file: file.display(),
-        line,
-        message,
-        record: None,
-        records: 1,
-    })
-}
-
-/// Cuts every input file into units, in order; stops early when `stop` is set.
-fn produce(plan: &Plan, opts: &RunOptions, tx: mpsc::SyncSender<Unit>, stop: &AtomicBool) {
-    let mut seq = 0u64;
-    let mut send = |file: &Arc<InputFile>, kind: UnitKind, input_bytes: u64| -> bool {
-        let unit = Unit { seq, file: Arc::clone(file), kind, input_bytes };
-        seq += 1;
-        !stop.load(Ordering::Relaxed) && tx.send(unit).is_ok()
-    };
-    for s in &plan.sources {
-        for file in &s.files {
-            match file.format {
-                SourceFormat::Jsonl => {
-                    let count = Arc::new(AtomicU64::new(0));
-                    let reader = match jsonl::open(file, Arc::clone(&count)) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            let k = file_failure(
-                                file,
-                                "unreadable_file",
-                                None,
-                                format!("cannot open: {e}"),
-                            );
-                            if !send(file, k, file.bytes) {
-                                return;
-                            }
-                            continue;
-                        }
-                    };
-                    let mut last = 0;
-                    for cut in jsonl::Chunker::new(reader, opts.chunk_bytes, opts.chunk_lines) {
-                        let now = count.load(Ordering::Relaxed).min(file.bytes);
-                        let bytes = now - last;
-                        last = now;
-                        let kind = match cut {
-                            jsonl::Cut::Chunk(c) => UnitKind::Lines(c),
-                            jsonl::Cut::Failed { line, message } => {
-                                let mut k =
-                                    file_failure(file, "truncated_file", Some(line), message);
-                                if let UnitKind::Failed(b) = &mut k {
-                                    b.records = 1;
-                                }
-                                k
-                            }
-                            jsonl::Cut::Empty => file_failure(
-                                file,
-                                "empty_file",
-                                None,
-                                "the file holds no records".into(),
-                            ),
-                        };
-                        if !send(file, kind, bytes) {
-                            return;
-                        }
-                    }
-                    // Compressed bytes read after the last chunk (trailers, buffering) still
-                    // count towards the progress bar: an empty unit carries them.
-                    let rest = file.bytes.saturating_sub(last);
-                    if rest > 0
-                        && !send(
-                            file,
-                            UnitKind::Lines(jsonl::Chunk { data: Vec::new(), first_line: 0 }),
-                            rest,
-                        )
-                    {
-                        return;
-                    }
-                }
-                SourceFormat::Parquet => match parquet::row_groups(file) {
-                    Ok(groups) if groups.is_empty() || groups.iter().all(|&n| n == 0) => {
-                        let k = file_failure(
-                            file,
-                            "empty_file",
-                            None,
-                            "the Parquet file holds no rows".into(),
-                        );
-                        if !send(file, k, file.bytes) {
-                            return;
-                        }
-                    }
-                    Ok(groups) => {
-                        let mut first_row = 0;
-                        let per = file.bytes / groups.len() as u64;
-                        for (index, rows) in groups.iter().enumerate() {
-                            let kind = UnitKind::RowGroup { index, first_row, rows: *rows };
-                            if !send(file, kind, per) {
-                                return;
-                            }
-                            first_row += rows;
-                        }
-                    }
-                    Err(e) => {
-                        let k = file_failure(file, "corrupt_file", None, e.to_string());
-                        if !send(file, k, file.bytes) {
-                            return;
-                        }
-                    }
-                },
-            }
-        }
-    }
-}
-
-/// Derives the per-stage, per-batch seed.
-fn stage_seed(seed: u64, stage: usize, seq: u64) -> u64 {
-    let mut key = [0u8; 24];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
-    key[8..16].copy_from_slice(&(stage as u64).to_le_bytes());
-    key[16..].copy_from_slice(&seq.to_le_bytes());
-    xxhash_rust::xxh3::xxh3_64(&key)
-}
-
-fn text_bytes(batch: &RecordBatch) -> u64 {
-    batch
-        .column_by_name(TEXT)
-        .and_then(|c| c.as_any().downcast_ref::<StringArray>().map(|s| s.values().len() as u64))
-        .unwrap_or(0)
-}
-
-/// Runs every stage on one batch. Row drops are deferred (see [`lazy`]): a filter that names
-/// the columns it reads sees only those.
-fn run_stages(
-    plan: &Plan,
-    batch: RecordBatch,
-    seq: u64,
-    want_dropped: bool,
-    stats: &mut [StageStats],
-    dropped: &mut Vec<RecordBatch>,
-) -> Result<Option<RecordBatch>> {
-    let mut batch = LazyBatch::new(batch);
-    for (i, st) in plan.stages.iter().enumerate() {
-        if batch.num_rows() == 0 {
-            return Ok(None);
-        }
-        let t0 = Instant::now();
-        let ctx = BatchContext { seq, seed: stage_seed(plan.config.seed, i, seq) };
-        let s = &mut stats[i];
-        s.docs_in += batch.num_rows() as u64;
-        s.bytes_in += text_bytes(&batch.view(&[TEXT])?);
-        match &st.stage {
-            BuiltStage::Transform(t) => {
-                let out = t.apply(batch.whole()?, &ctx).map_err(|e| e.in_stage(&st.id))?;
-                if let Some(c) = out
-                    .column_by_name(NUM_TOKENS)
-                    .and_then(|c| c.as_any().downcast_ref::<arrow::array::Int32Array>().cloned())
-                {
-                    s.tokens += c.values().iter().map(|v| *v as u64).sum::<u64>();
-                }
-                batch = LazyBatch::new(out);
-            }
-            BuiltStage::Filter(f, mode) => {
-                let input = match f.reads() {
-                    Some(cols) => batch.view(&cols)?,
-                    None => batch.whole()?,
-                };
-                let v = f.evaluate(&input, &ctx).map_err(|e| e.in_stage(&st.id))?;
-                if v.reasons.len() != batch.num_rows() {
-                    return Err(Error::Internal(format!(
-                        "stage `{}` returned {} decisions for {} rows",
-                        st.id,
-                        v.reasons.len(),
-                        batch.num_rows()
-                    )));
-                }
-                let rejected = v.reasons.iter().filter(|r| r.is_some()).count();
-                // the rows as they came in (before a rewrite of their text)
-                let original = (want_dropped && rejected > 0 && *mode == FilterMode::Drop)
-                    .then(|| batch.view(&sink::DROPPED_FROM))
-                    .transpose()?;
-                if let Some(t) = v.new_text {
-                    let nullable = batch.schema().field_with_name(TEXT)?.is_nullable();
-                    batch.set_column(Field::new(TEXT, DataType::Utf8, nullable), t);
-                }
-                for (field, col) in f.annotation_fields().into_iter().zip(v.annotations) {
-                    batch.set_column(field.as_ref().clone(), col);
-                }
-                for r in v.reasons.iter().flatten() {
-                    *s.reasons.entry((*r).to_string()).or_insert(0) += 1;
-                }
-                match mode {
-                    FilterMode::Annotate => {
-                        let col: StringArray = v.reasons.iter().copied().collect();
-                        batch.set_column(
-                            Field::new(st.reason_column(), DataType::Utf8, true),
-                            Arc::new(col),
-                        );
-                    }
-                    FilterMode::Drop if rejected == 0 => {}
-                    FilterMode::Drop => {
-                        if let Some(original) = original {
-                            dropped.push(sink::dropped_rows(&original, &st.id, &v.reasons)?);
-                        }
-                        let keep: BooleanArray =
-                            v.reasons.iter().map(|r| Some(r.is_none())).collect();
-                        batch.keep(&keep)?;
-                    }
-                }
-            }
-        }
-        s.docs_out += batch.num_rows() as u64;
-        s.seconds += t0.elapsed().as_secs_f64();
-    }
-    let t0 = Instant::now();
-    let out = batch.whole()?;
-    // cutting the columns no filter read is the last filter's work
-    if let Some(s) = stats.last_mut() {
-        s.seconds += t0.elapsed().as_secs_f64();
-    }
-    Ok((out.num_rows() > 0).then_some(out))
-}
-
-fn process(plan: &Plan, unit: Unit, want_dropped: bool) -> Result<UnitResult> {
-    let t0 = Instant::now();
-    let source = &plan.sources[unit.file.source];
-    let read = match unit.kind {
-        UnitKind::Lines(chunk) => jsonl::parse_chunk(&chunk, &unit.file, source, &plan.doc_schema)?,
-        UnitKind::RowGroup { index, first_row, rows } => {
-            parquet::read_row_group(&unit.file, index, first_row, rows, source, &plan.doc_schema)?
-        }
-        UnitKind::Failed(bad) => ReadOutput { bad: vec![bad], ..Default::default() },
-    };
-    let mut read = source::apply_policy(read, plan.config.on_error)?;
-    let read_seconds = t0.elapsed().as_secs_f64();
-    let mut stages = empty_stage_stats(plan);
-    let mut dropped = Vec::new();
-    let documents = read.batch.as_ref().map_or(0, |b| b.num_rows() as u64);
-    let batch = match read.batch.take() {
-        Some(b) => run_stages(plan, b, unit.seq, want_dropped, &mut stages, &mut dropped)?,
-        None => None,
-    };
-    Ok(UnitResult {
-        source: unit.file.source,
-        input_bytes: unit.input_bytes,
-        read,
-        documents,
-        read_seconds,
-        batch,
-        stages,
-        dropped,
-    })
-}
-
-/// Zeroed counters for every stage of `plan`.
-fn empty_stage_stats(plan: &Plan) -> Vec<StageStats> {
-    plan.stages
-        .iter()
-        .map(|s| StageStats {
-            id: s.id.clone(),
-            type_name: s.type_name.to_string(),
-            mode: match &s.stage {
-                BuiltStage::Transform(_) => "transform".into(),
-                BuiltStage::Filter(_, FilterMode::Drop) => "drop".into(),
-                BuiltStage::Filter(_, FilterMode::Annotate) => "annotate".into(),
-            },
-            ..Default::default()
-        })
-        .collect()
-}
-
 /// What a finished run reports.
 pub struct RunOutcome {
     /// Statistics (also written to `stats.json`).
@@ -362,14 +60,82 @@ pub struct RunOutcome {
     pub manifest: Manifest,
 }
 
-/// Runs a plan, writing into `out_dir`.
+/// Runs a plan, writing into `out_dir` (locked for the whole run).
 pub fn run(plan: &Plan, out_dir: &Path, opts: &RunOptions) -> Result<RunOutcome> {
+    let _lock = sink::lock::OutputLock::acquire(out_dir, "run")?;
     let result = run_inner(plan, out_dir, opts);
     if result.is_err() {
         sink::remove_temporaries(out_dir);
     }
     result
 }
+
+/// An ordered stage's decider: (stage index, decider, index of its side output).
+type Slot = (usize, Box<dyn Decider>, Option<usize>);
+
+/// The ordered stages' deciders, one per segment that ends in one.
+struct Deciders {
+    /// Per segment: the decider of the ordered stage after it.
+    by_segment: Vec<Option<Slot>>,
+    budget: u64,
+}
+
+impl Deciders {
+    fn new(plan: &Plan, segments: &[crate::plan::Segment]) -> Self {
+        let mut side = 0;
+        let by_segment = segments
+            .iter()
+            .map(|seg| {
+                let o = seg.ordered?;
+                let BuiltStage::Ordered(stage, _) = &plan.stages[o].stage else { return None };
+                let k = stage.side_output().map(|_| {
+                    side += 1;
+                    side - 1
+                });
+                Some((o, stage.decider(), k))
+            })
+            .collect();
+        Deciders { by_segment, budget: plan.config.state_memory_mb.saturating_mul(1 << 20) }
+    }
+
+    fn check_budget(&self, plan: &Plan) -> Result<()> {
+        let total: u64 = self.by_segment.iter().flatten().map(|(_, d, _)| d.state_bytes()).sum();
+        if total > self.budget {
+            let (o, d, _) = self
+                .by_segment
+                .iter()
+                .flatten()
+                .max_by_key(|(_, d, _)| d.state_bytes())
+                .expect("some state");
+            return Err(Error::Input {
+                location: format!("stage `{}`", plan.stages[*o].id),
+                message: format!(
+                    "ordered stages hold {} MiB of state, over `state_memory_mb: {}` (this \
+                     stage: {} entries, {} MiB); raise `state_memory_mb` if the machine has \
+                     the memory, or split the input",
+                    total >> 20,
+                    plan.config.state_memory_mb,
+                    d.state_entries(),
+                    d.state_bytes() >> 20
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn stats(&self, plan: &Plan) -> Vec<StateStats> {
+        self.by_segment
+            .iter()
+            .flatten()
+            .map(|(o, d, _)| {
+                StateStats::new(&plan.stages[*o].id, d.state_bytes(), d.state_entries())
+            })
+            .collect()
+    }
+}
+
+/// One message from a worker: (step, seq, result).
+type Done = (usize, u64, Result<UnitState>);
 
 fn run_inner(plan: &Plan, out_dir: &Path, opts: &RunOptions) -> Result<RunOutcome> {
     let start = Instant::now();
@@ -387,7 +153,7 @@ fn run_inner(plan: &Plan, out_dir: &Path, opts: &RunOptions) -> Result<RunOutcom
         bytes: total_bytes,
         ..Default::default()
     };
-    let mut stage_totals = empty_stage_stats(plan);
+    let mut stage_totals = segment::empty_stage_stats(plan);
     let mut per_source: Vec<SourceManifest> = plan
         .sources
         .iter()
@@ -398,29 +164,60 @@ fn run_inner(plan: &Plan, out_dir: &Path, opts: &RunOptions) -> Result<RunOutcom
             ..Default::default()
         })
         .collect();
-    let mut splits: BTreeMap<String, metrics::SplitStats> = BTreeMap::new();
+    let segments = plan.segments();
+    let last_step = segments.len() - 1;
+    let mut deciders = Deciders::new(plan, &segments);
     let window = opts.window.max(1);
     let stop = AtomicBool::new(false);
+    let cut = CutOptions { chunk_bytes: opts.chunk_bytes, chunk_lines: opts.chunk_lines };
 
     let outcome: Result<()> = std::thread::scope(|scope| {
-        let (unit_tx, unit_rx) = mpsc::sync_channel::<Unit>(window);
-        let producer = scope.spawn(|| produce(plan, opts, unit_tx, &stop));
-        let (res_tx, res_rx) = mpsc::channel::<(u64, Result<UnitResult>)>();
+        let (unit_tx, unit_rx) = mpsc::sync_channel::<units::Unit>(window);
+        let stop = &stop;
+        let producer = scope.spawn(move || {
+            units::cut(&plan.sources, cut, |u| {
+                !stop.load(Ordering::Relaxed) && unit_tx.send(u).is_ok()
+            });
+        });
+        let (res_tx, res_rx) = mpsc::channel::<Done>();
         let mut in_flight = 0usize;
-        let mut pending: BTreeMap<u64, Result<UnitResult>> = BTreeMap::new();
-        let mut next_emit = 0u64;
+        let mut pending: Vec<BTreeMap<u64, Result<UnitState>>> =
+            (0..segments.len()).map(|_| BTreeMap::new()).collect();
+        let mut next: Vec<u64> = vec![0; segments.len()];
+        let mut seq = 0u64;
         let mut exhausted = false;
+        let mut ended = false;
         let result = pool.in_place_scope(|scope| -> Result<()> {
+            let spawn = |step: usize, unit: Option<units::Unit>, mut st: UnitState| {
+                let tx = res_tx.clone();
+                let seg = &segments[step];
+                scope.spawn(move |_| {
+                    let seq = st.seq;
+                    let r = (|| {
+                        if let Some(u) = unit {
+                            segment::read(plan, u, &mut st)?;
+                        }
+                        segment::run_segment(plan, seg, want_dropped, &mut st)?;
+                        Ok(st)
+                    })();
+                    let _ = tx.send((step, seq, r));
+                });
+            };
             loop {
-                while !exhausted && in_flight < window {
+                while !ended && in_flight < window {
+                    if exhausted {
+                        // the end marker: ordered stages flush on it
+                        let st = UnitState::new(plan, seq, None);
+                        pending[0].insert(seq, Ok(st));
+                        in_flight += 1;
+                        ended = true;
+                        break;
+                    }
                     match unit_rx.recv() {
                         Ok(unit) => {
-                            let tx = res_tx.clone();
-                            let seq = unit.seq;
-                            scope.spawn(move |_| {
-                                let r = process(plan, unit, want_dropped);
-                                let _ = tx.send((seq, r));
-                            });
+                            let st = UnitState::new(plan, seq, Some(&unit));
+                            seq += 1;
+                            spawn(0, Some(unit), st);
                             in_flight += 1;
                         }
                         Err(_) => exhausted = true,
@@ -429,31 +226,52 @@ fn run_inner(plan: &Plan, out_dir: &Path, opts: &RunOptions) -> Result<RunOutcom
                 if in_flight == 0 {
                     return Ok(());
                 }
-                let (seq, r) =
-                    res_rx.recv().map_err(|_| Error::Internal("a worker vanished".into()))?;
-                pending.insert(seq, r);
-                while let Some(r) = pending.remove(&next_emit) {
-                    next_emit += 1;
-                    in_flight -= 1;
-                    let r = r?;
-                    progress.advance(r.input_bytes, r.read.records);
-                    input.add_read(&r.read, r.documents, r.read_seconds);
-                    sink.quarantine(&r.read.bad)?;
-                    for d in &r.dropped {
-                        sink.write_dropped(d)?;
-                    }
-                    stage_totals.iter_mut().zip(&r.stages).for_each(|(a, b)| a.merge(b));
-                    if let Some(b) = &r.batch {
-                        let counts = sink.write(b)?;
-                        for (name, (docs, toks)) in sink::SPLITS.iter().zip(counts) {
-                            let s = splits.entry(name.to_string()).or_default();
-                            s.documents += docs;
-                            s.tokens += toks;
-                            per_source[r.source].documents += docs;
-                            per_source[r.source].tokens += toks;
+                // move every unit that is next in order one step on
+                let mut moved = true;
+                while moved {
+                    moved = false;
+                    for step in 0..segments.len() {
+                        while let Some(r) = pending[step].remove(&next[step]) {
+                            next[step] += 1;
+                            moved = true;
+                            let mut st = r?;
+                            if step < last_step {
+                                if let Some((o, d, side)) = &mut deciders.by_segment[step] {
+                                    segment::decide(
+                                        plan,
+                                        *o,
+                                        d.as_mut(),
+                                        *side,
+                                        want_dropped,
+                                        &mut st,
+                                    )?;
+                                    deciders.check_budget(plan)?;
+                                }
+                                if st.batch.is_some() {
+                                    spawn(step + 1, None, st);
+                                } else {
+                                    pending[step + 1].insert(st.seq, Ok(st));
+                                }
+                            } else {
+                                in_flight -= 1;
+                                deliver(
+                                    &mut sink,
+                                    st,
+                                    &mut progress,
+                                    &mut input,
+                                    &mut stage_totals,
+                                    &mut per_source,
+                                )?;
+                            }
                         }
                     }
                 }
+                if in_flight == 0 {
+                    continue;
+                }
+                let (step, seq, r) =
+                    res_rx.recv().map_err(|_| Error::Internal("a worker vanished".into()))?;
+                pending[step].insert(seq, r);
             }
         });
         if result.is_err() {
@@ -465,29 +283,47 @@ fn run_inner(plan: &Plan, out_dir: &Path, opts: &RunOptions) -> Result<RunOutcom
     });
     progress.finish();
     outcome?;
-    let shards = sink.finish()?;
-    for (name, list) in &shards {
-        splits.entry(name.clone()).or_default().shards = list.len() as u64;
-    }
-    let manifest = Manifest::new(plan, shards, per_source);
+    let state = deciders.stats(plan);
+    let finished = sink.finish()?;
+    let manifest = Manifest::new(plan, &finished, per_source);
     let stats = RunStats {
         pipeline: plan.config.name.clone(),
         threads: opts.threads,
         wall_seconds: start.elapsed().as_secs_f64(),
         input,
         stages: stage_totals,
-        output: splits,
+        state,
+        output: finished.split_stats(),
         peak_rss_bytes: metrics::peak_rss_bytes(),
     };
-    let stats_path = out_dir.join("stats.json");
-    std::fs::write(
-        &stats_path,
-        serde_json::to_string_pretty(&stats).expect("stats serialize") + "\n",
-    )
-    .map_err(|e| Error::io(&stats_path, e))?;
-    let tmp = out_dir.join(".manifest.json.tmp");
-    std::fs::write(&tmp, manifest.to_json()).map_err(|e| Error::io(&tmp, e))?;
-    let dest = out_dir.join("manifest.json");
-    std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
+    sink::commit(out_dir, &stats, &manifest)?;
     Ok(RunOutcome { stats, manifest })
+}
+
+/// Hands a unit that went through every step to the sink, in input order.
+fn deliver(
+    sink: &mut Sink,
+    st: UnitState,
+    progress: &mut progress::Progress,
+    input: &mut InputStats,
+    stage_totals: &mut [metrics::StageStats],
+    per_source: &mut [SourceManifest],
+) -> Result<()> {
+    progress.advance(st.input_bytes, st.read.records);
+    input.add_read(&st.read, st.documents, st.read_seconds);
+    sink.quarantine(&st.read.bad)?;
+    for d in &st.dropped {
+        sink.write_dropped(d)?;
+    }
+    for (k, rows) in &st.side {
+        sink.write_side(*k, rows)?;
+    }
+    stage_totals.iter_mut().zip(&st.stages).for_each(|(a, b)| a.merge(b));
+    if let Some(b) = &st.batch {
+        for (docs, toks) in sink.write(b)? {
+            per_source[st.source].documents += docs;
+            per_source[st.source].tokens += toks;
+        }
+    }
+    Ok(())
 }

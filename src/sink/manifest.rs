@@ -12,12 +12,15 @@ use crate::stage::tokenize::TokenizerInfo;
 /// Per-split totals and shards.
 #[derive(Debug, Serialize)]
 pub struct SplitManifest {
-    /// Rows in the split.
+    /// Rows in the split (documents, or packed rows).
     pub num_rows: u64,
     /// Documents in the split.
     pub num_documents: u64,
-    /// Tokens in the split.
+    /// Tokens in the split (packed: real tokens, padding excluded).
     pub num_tokens: u64,
+    /// Packed layout: rows, documents split across rows, padding, fill rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packing: Option<serde_json::Value>,
     /// Shards in order.
     pub shards: Vec<ShardInfo>,
 }
@@ -50,14 +53,14 @@ pub struct Manifest {
     pub pipeline: String,
     /// sha256 of the resolved configuration (canonical JSON).
     pub config_sha256: String,
-    /// `documents`.
+    /// `documents` or `packed`.
     pub layout: &'static str,
     /// Tokenizer facts; null for curation-only runs.
     pub tokenizer: Option<TokenizerInfo>,
     /// Column name → Arrow type.
     pub columns: serde_json::Map<String, serde_json::Value>,
     /// Packing (null: one document per row).
-    pub packing: Option<()>,
+    pub packing: Option<serde_json::Value>,
     /// Order of documents in the shards.
     pub order: &'static str,
     /// How documents are assigned to splits.
@@ -72,11 +75,7 @@ pub struct Manifest {
 
 impl Manifest {
     /// Builds the manifest of a finished run.
-    pub fn new(
-        plan: &Plan,
-        splits: Vec<(String, Vec<ShardInfo>)>,
-        sources: Vec<SourceManifest>,
-    ) -> Manifest {
+    pub fn new(plan: &Plan, finished: &super::Finished, sources: Vec<SourceManifest>) -> Manifest {
         let cfg_json = serde_json::to_vec(&plan.config).expect("config serializes");
         let schema = super::shard_schema(plan).expect("planned schema");
         let columns = schema
@@ -86,36 +85,57 @@ impl Manifest {
             .collect();
         let tokenized = plan.tokenized();
         let o = &plan.config.output;
-        let splits = splits
-            .into_iter()
-            .map(|(name, shards)| {
+        let splits = finished
+            .splits
+            .iter()
+            .map(|(name, shards, stats)| {
+                let packing = stats.packing.as_ref().map(|p| {
+                    let slots = p.rows * o.seq_len.unwrap_or(0);
+                    serde_json::json!({
+                        "rows": p.rows,
+                        "documents_split": p.documents_split,
+                        "padding_tokens": p.padding_tokens,
+                        "tokens_dropped": p.tokens_dropped,
+                        "fill_rate": if slots == 0 { 0.0 } else { p.real_tokens as f64 / slots as f64 },
+                    })
+                });
                 let m = SplitManifest {
                     num_rows: shards.iter().map(|s| s.num_rows).sum(),
-                    num_documents: shards.iter().map(|s| s.num_documents).sum(),
+                    num_documents: stats.documents,
                     num_tokens: shards.iter().map(|s| s.num_tokens).sum(),
-                    shards,
+                    packing,
+                    shards: shards.clone(),
                 };
-                (name, serde_json::to_value(m).expect("split serializes"))
+                (name.clone(), serde_json::to_value(m).expect("split serializes"))
             })
             .collect();
+        let packed = o.layout == crate::config::Layout::Packed;
         Manifest {
             format: "sluice",
             format_version: 1,
             created_by: super::shards::CREATED_BY,
             pipeline: plan.config.name.clone(),
             config_sha256: crate::stage::tokenize::hex(&Sha256::digest(&cfg_json)),
-            layout: "documents",
+            layout: o.layout.name(),
             tokenizer: plan.tokenizer_info().cloned(),
             columns,
-            packing: None,
+            packing: packed.then(|| {
+                serde_json::json!({
+                    "seq_len": o.seq_len, "drop_last": o.drop_last, "pad_id": super::pad_id(plan),
+                    "method": "greedy: documents in order, concatenated with their EOS; a \
+                               document continues in the next row; per split",
+                    "seq_lengths": "per row, the lengths of the document pieces in it",
+                })
+            }),
             order: "input",
             split_rule: serde_json::json!({
-                "key": "doc_id", "hash": "xxh3_64(seed_le64 || doc_id) % 1000000",
+                "key": "origin_id (the input document's id; equal to doc_id unless a row-changing stage made copies)",
+                "hash": "xxh3_64(seed_le64 || origin_id) % 1000000",
                 "seed": plan.config.seed, "fractions": {"validation": o.validation_fraction}
             }),
             parquet: serde_json::json!({
                 "compression": "zstd", "level": 3,
-                "dictionary": if tokenized { vec!["doc_id", "source"] } else { vec!["source"] },
+                "dictionary": if packed { vec![] } else if tokenized { vec!["doc_id", "source"] } else { vec!["source"] },
                 "row_group_budget": if tokenized { o.row_group_tokens } else { o.row_group_text_bytes },
                 "row_group_unit": if tokenized { "tokens" } else { "text_bytes" },
                 "shard_budget": if tokenized { o.shard_tokens } else { o.shard_text_bytes },

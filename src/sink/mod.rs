@@ -1,10 +1,16 @@
-//! The output side of a run: the train/validation split by a seeded hash of the document id,
-//! one [`shards::SplitWriter`] per split, the optional `dropped/` and `quarantine/` side
-//! outputs, and the manifest written last as the commit point.
+//! The output pipeline of a run: split (train/validation by a seeded hash of the origin key, so
+//! no copy of a validation document lands in train) → layout (`documents`, or `packed` rows
+//! per split) → one [`shards::SplitWriter`] per split; side outputs (`dropped/`,
+//! `quarantine/`, and those the stages declare at plan time, such as `duplicates/`); and the
+//! commit: `stats.json`, then `manifest.json` last (no manifest, no dataset).
 
+pub mod ledger;
+pub mod lock;
 pub mod manifest;
+pub mod packed;
 pub mod shards;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,12 +19,17 @@ use arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 
+use crate::config::Layout;
 use crate::error::{Error, Result};
+use crate::exec::metrics::{RunStats, SplitStats};
 use crate::plan::Plan;
 use crate::source::BadRecord;
 use crate::stage::tokenize::{INPUT_IDS, NUM_TOKENS};
-use crate::stage::{ID, SOURCE, TEXT};
-use shards::{ShardInfo, SplitWriter};
+use crate::stage::{ID, ORIGIN_ID, SOURCE, TEXT};
+use ledger::Ledger;
+use manifest::Manifest;
+use packed::Packer;
+use shards::{HashingFile, ShardInfo, SplitWriter};
 
 /// Name of the document-id column in tokenized shards.
 pub const DOC_ID: &str = "doc_id";
@@ -28,7 +39,7 @@ pub const SPLITS: [&str; 2] = ["train", "validation"];
 /// Parts-per-million resolution of the split hash.
 const SPLIT_PPM: u64 = 1_000_000;
 
-/// True when `doc_id` goes to the validation split.
+/// True when the document with origin key `doc_id` goes to the validation split.
 pub fn is_validation(seed: u64, doc_id: &str, fraction: f64) -> bool {
     if fraction <= 0.0 {
         return false;
@@ -71,28 +82,76 @@ fn output_columns(plan: &Plan) -> Result<Vec<(String, String)>> {
     }
 }
 
-/// Schema of the shards for a plan.
-pub fn shard_schema(plan: &Plan) -> Result<SchemaRef> {
+/// Schema of the documents the layout receives (the documents-layout shard schema).
+pub fn document_schema(plan: &Plan) -> Result<SchemaRef> {
     let schema = plan.final_schema();
     let fields: Vec<Field> = output_columns(plan)?
         .into_iter()
         .map(|(from, to)| schema.field_with_name(&from).map(|f| f.as_ref().clone().with_name(to)))
         .collect::<std::result::Result<_, _>>()?;
-    let meta = serde_json::json!({
-        "format": "sluice",
-        "layout": "documents",
-        "tokenizer": plan.tokenizer_info(),
-    });
-    Ok(Arc::new(
-        Schema::new(fields).with_metadata([("sluice".to_string(), meta.to_string())].into()),
-    ))
+    Ok(Arc::new(Schema::new(fields).with_metadata(shard_metadata(plan))))
 }
 
-/// Side output of dropped documents (`OUT/dropped/dropped.parquet`).
-struct DroppedWriter {
-    writer: ArrowWriter<std::fs::File>,
+fn shard_metadata(plan: &Plan) -> std::collections::HashMap<String, String> {
+    let o = &plan.config.output;
+    let meta = serde_json::json!({
+        "format": "sluice",
+        "layout": o.layout.name(),
+        "seq_len": o.seq_len,
+        "tokenizer": plan.tokenizer_info(),
+    });
+    [("sluice".to_string(), meta.to_string())].into()
+}
+
+/// Schema of the shards for a plan (per its layout).
+pub fn shard_schema(plan: &Plan) -> Result<SchemaRef> {
+    match plan.config.output.layout {
+        Layout::Documents => document_schema(plan),
+        Layout::Packed => Ok(packed::packed_schema(shard_metadata(plan))),
+    }
+}
+
+/// The pad id of the packed layout: `output.pad_id`, else EOS, else 0.
+pub fn pad_id(plan: &Plan) -> i32 {
+    plan.config
+        .output
+        .pad_id
+        .or_else(|| plan.tokenizer_info().and_then(|t| t.eos_id).map(|e| e as i32))
+        .unwrap_or(0)
+}
+
+/// A side output: one Parquet file written under a temporary name, renamed when complete.
+struct SideWriter {
+    writer: ArrowWriter<HashingFile>,
     tmp: PathBuf,
     dest: PathBuf,
+}
+
+impl SideWriter {
+    fn new(
+        out_dir: &Path,
+        kind: &str,
+        name: &str,
+        schema: SchemaRef,
+        dict: &[&str],
+        ledger: &Ledger,
+    ) -> Result<Self> {
+        let dir = out_dir.join(kind);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let tmp = dir.join(format!(".{name}.parquet.tmp"));
+        let dest = dir.join(format!("{name}.parquet"));
+        ledger.record(&tmp)?;
+        ledger.record(&dest)?;
+        let props = shards::writer_properties(dict, Vec::new())?;
+        let writer = ArrowWriter::try_new(HashingFile::create(&tmp)?, schema, Some(props))?;
+        Ok(SideWriter { writer, tmp, dest })
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.writer.finish()?;
+        self.writer.inner_mut().finish(&self.tmp)?;
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e))
+    }
 }
 
 /// Schema of `dropped/`: id, source, text, stage, reason.
@@ -106,6 +165,14 @@ pub fn dropped_schema() -> SchemaRef {
     ]))
 }
 
+/// One split's writer, with its packer in the packed layout.
+struct SplitOut {
+    name: &'static str,
+    writer: SplitWriter,
+    packer: Option<Packer>,
+    stats: SplitStats,
+}
+
 /// Writes the output of a run.
 pub struct Sink {
     out_dir: PathBuf,
@@ -113,44 +180,48 @@ pub struct Sink {
     fraction: f64,
     columns: Vec<(String, String)>,
     schema: SchemaRef,
-    splits: Vec<SplitWriter>,
-    dropped: Option<DroppedWriter>,
+    splits: Vec<SplitOut>,
+    dropped: Option<SideWriter>,
+    sides: Vec<SideWriter>,
     quarantine: Option<(std::io::BufWriter<std::fs::File>, PathBuf, PathBuf)>,
     quarantined: u64,
+    ledger: Arc<Ledger>,
 }
 
-/// Removes outputs of an earlier run, so a re-run never mixes shards.
-pub fn clear_outputs(out_dir: &Path) -> Result<()> {
-    for name in ["manifest.json", "stats.json"] {
-        let p = out_dir.join(name);
-        if p.exists() {
-            std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
-        }
+/// What the sink wrote, per split.
+pub struct Finished {
+    /// (split name, shards, counters), in manifest order.
+    pub splits: Vec<(String, Vec<ShardInfo>, SplitStats)>,
+}
+
+impl Finished {
+    /// Counters per split, for `stats.json`.
+    pub fn split_stats(&self) -> BTreeMap<String, SplitStats> {
+        self.splits.iter().map(|(n, _, s)| (n.clone(), s.clone())).collect()
     }
-    for name in ["train", "validation", "dropped", "quarantine"] {
-        let p = out_dir.join(name);
-        if p.exists() {
-            std::fs::remove_dir_all(&p).map_err(|e| Error::io(&p, e))?;
-        }
-    }
-    Ok(())
 }
 
 impl Sink {
-    /// Prepares the output directory for `plan`.
+    /// Prepares the output directory for `plan`: deletes the files the last run recorded in
+    /// its ledger (and only those) and opens the writers.
     pub fn new(plan: &Plan, out_dir: &Path) -> Result<Sink> {
-        std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
-        clear_outputs(out_dir)?;
+        let ledger = Arc::new(Ledger::start(out_dir)?);
         let o = &plan.config.output;
         let columns = output_columns(plan)?;
+        let doc_schema = document_schema(plan)?;
         let schema = shard_schema(plan)?;
         let tokenized = plan.tokenized();
-        let dict: Vec<&str> = if tokenized { vec![DOC_ID, SOURCE] } else { vec![SOURCE] };
+        let dict: Vec<&str> = match o.layout {
+            Layout::Packed => vec![],
+            Layout::Documents if tokenized => vec![DOC_ID, SOURCE],
+            Layout::Documents => vec![SOURCE],
+        };
         let props = shards::writer_properties(&dict, Vec::new())?;
         let splits = SPLITS
             .iter()
-            .map(|s| {
-                SplitWriter::new(
+            .map(|s| SplitOut {
+                name: s,
+                writer: SplitWriter::new(
                     s,
                     out_dir,
                     Arc::clone(&schema),
@@ -159,38 +230,56 @@ impl Sink {
                     TEXT.to_string(),
                     if tokenized { o.shard_tokens } else { o.shard_text_bytes },
                     if tokenized { o.row_group_tokens } else { o.row_group_text_bytes },
-                )
+                    Arc::clone(&ledger),
+                ),
+                packer: (o.layout == Layout::Packed).then(|| {
+                    Packer::new(
+                        o.seq_len.unwrap_or(1) as usize,
+                        pad_id(plan),
+                        o.drop_last,
+                        Arc::clone(&schema),
+                    )
+                }),
+                stats: SplitStats::default(),
             })
             .collect();
-        let dropped = if o.write_dropped {
-            let dir = out_dir.join("dropped");
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-            let tmp = dir.join(".dropped.parquet.tmp");
-            let f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            let props = shards::writer_properties(&["stage", "reason", SOURCE], Vec::new())?;
-            Some(DroppedWriter {
-                writer: ArrowWriter::try_new(f, dropped_schema(), Some(props))?,
-                tmp,
-                dest: dir.join("dropped.parquet"),
+        let dropped = o
+            .write_dropped
+            .then(|| {
+                SideWriter::new(
+                    out_dir,
+                    "dropped",
+                    "dropped",
+                    dropped_schema(),
+                    &["stage", "reason", SOURCE],
+                    &ledger,
+                )
             })
-        } else {
-            None
-        };
+            .transpose()?;
+        let sides = plan
+            .side_outputs
+            .iter()
+            .map(|s| {
+                SideWriter::new(out_dir, s.kind, &s.name, Arc::clone(&s.schema), &[SOURCE], &ledger)
+            })
+            .collect::<Result<_>>()?;
         Ok(Sink {
             out_dir: out_dir.to_path_buf(),
             seed: plan.config.seed,
             fraction: o.validation_fraction,
             columns,
-            schema,
+            schema: doc_schema,
             splits,
             dropped,
+            sides,
             quarantine: None,
             quarantined: 0,
+            ledger,
         })
     }
 
     /// Writes kept documents; returns (documents, tokens) per split.
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<[(u64, u64); 2]> {
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<Vec<(u64, u64)>> {
         let cols: Vec<ArrayRef> = self
             .columns
             .iter()
@@ -202,12 +291,14 @@ impl Sink {
             })
             .collect::<Result<_>>()?;
         let out = RecordBatch::try_new(Arc::clone(&self.schema), cols)?;
-        let ids = crate::stage::string_column(batch, ID)?;
+        // the split is decided on the origin key, so every copy of a document goes with it
+        let key = if batch.column_by_name(ORIGIN_ID).is_some() { ORIGIN_ID } else { ID };
+        let ids = crate::stage::string_column(batch, key)?;
         let val: BooleanArray = ids
             .iter()
             .map(|id| Some(is_validation(self.seed, id.unwrap_or(""), self.fraction)))
             .collect();
-        let mut counts = [(0, 0); 2];
+        let mut counts = vec![(0, 0); SPLITS.len()];
         for (i, mask) in [arrow::compute::not(&val)?, val].iter().enumerate() {
             let part = if mask.true_count() == batch.num_rows() {
                 out.clone()
@@ -226,7 +317,21 @@ impl Sink {
                 })
                 .unwrap_or(0);
             counts[i] = (part.num_rows() as u64, tokens);
-            self.splits[i].write(&part)?;
+            let split = &mut self.splits[i];
+            split.stats.documents += part.num_rows() as u64;
+            split.stats.tokens += tokens;
+            match &mut split.packer {
+                None => {
+                    split.stats.rows += part.num_rows() as u64;
+                    split.writer.write(&part)?;
+                }
+                Some(p) => {
+                    if let Some(rows) = p.push(&part)? {
+                        split.stats.rows += rows.num_rows() as u64;
+                        split.writer.write(&rows)?;
+                    }
+                }
+            }
         }
         Ok(counts)
     }
@@ -236,6 +341,14 @@ impl Sink {
         if let Some(d) = &mut self.dropped {
             d.writer.write(batch)?;
         }
+        Ok(())
+    }
+
+    /// Writes rows of the `k`-th declared side output (`plan.side_outputs[k]`).
+    pub fn write_side(&mut self, k: usize, batch: &RecordBatch) -> Result<()> {
+        let w =
+            self.sides.get_mut(k).ok_or_else(|| Error::Internal(format!("no side output {k}")))?;
+        w.writer.write(batch)?;
         Ok(())
     }
 
@@ -253,9 +366,11 @@ impl Sink {
             let dir = self.out_dir.join("quarantine");
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
             let tmp = dir.join(".bad_records.jsonl.tmp");
+            let dest = dir.join("bad_records.jsonl");
+            self.ledger.record(&tmp)?;
+            self.ledger.record(&dest)?;
             let f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            self.quarantine =
-                Some((std::io::BufWriter::new(f), tmp, dir.join("bad_records.jsonl")));
+            self.quarantine = Some((std::io::BufWriter::new(f), tmp, dest));
         }
         let (w, tmp, _) = self.quarantine.as_mut().expect("just opened");
         for b in bad {
@@ -266,23 +381,54 @@ impl Sink {
         Ok(())
     }
 
-    /// Closes every writer and renames files to their final names; returns shards per split.
-    pub fn finish(self) -> Result<Vec<(String, Vec<ShardInfo>)>> {
-        let mut out = Vec::new();
-        for (name, w) in SPLITS.iter().zip(self.splits) {
-            out.push((name.to_string(), w.finish()?));
+    /// Flushes the packers, closes every writer and renames files to their final names.
+    pub fn finish(self) -> Result<Finished> {
+        let mut splits = Vec::new();
+        for mut s in self.splits {
+            if let Some(p) = s.packer.take() {
+                let (last, stats) = p.finish()?;
+                if let Some(rows) = last {
+                    s.stats.rows += rows.num_rows() as u64;
+                    s.writer.write(&rows)?;
+                }
+                s.stats.packing = Some(stats);
+            }
+            let shards = s.writer.finish()?;
+            s.stats.shards = shards.len() as u64;
+            splits.push((s.name.to_string(), shards, s.stats));
         }
         if let Some(d) = self.dropped {
-            d.writer.close()?;
-            std::fs::rename(&d.tmp, &d.dest).map_err(|e| Error::io(&d.dest, e))?;
+            d.finish()?;
+        }
+        for w in self.sides {
+            w.finish()?;
         }
         if let Some((mut w, tmp, dest)) = self.quarantine {
             w.flush().map_err(|e| Error::io(&tmp, e))?;
             drop(w);
             std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
         }
-        Ok(out)
+        Ok(Finished { splits })
     }
+}
+
+/// Writes `stats.json`, then `manifest.json` last (under a temporary name, renamed): the
+/// commit point of a run.
+pub fn commit(out_dir: &Path, stats: &RunStats, manifest: &Manifest) -> Result<()> {
+    let ledger = Ledger::append(out_dir)?;
+    let stats_path = out_dir.join("stats.json");
+    ledger.record(&stats_path)?;
+    std::fs::write(
+        &stats_path,
+        serde_json::to_string_pretty(stats).expect("stats serialize") + "\n",
+    )
+    .map_err(|e| Error::io(&stats_path, e))?;
+    let tmp = out_dir.join(".manifest.json.tmp");
+    let dest = out_dir.join("manifest.json");
+    ledger.record(&tmp)?;
+    ledger.record(&dest)?;
+    std::fs::write(&tmp, manifest.to_json()).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))
 }
 
 /// The columns of a batch that [`dropped_rows`] reads.
@@ -315,7 +461,7 @@ pub fn dropped_rows(
 
 /// Removes temporary files left by a failed run.
 pub fn remove_temporaries(out_dir: &Path) {
-    for sub in ["train", "validation", "dropped", "quarantine"] {
+    for sub in ledger::OUTPUT_DIRS {
         if let Ok(entries) = std::fs::read_dir(out_dir.join(sub)) {
             for e in entries.flatten() {
                 if e.file_name().to_string_lossy().ends_with(".tmp") {

@@ -1,10 +1,11 @@
 //! Writing one split as Parquet shards: rows are cut into row groups and shards by a budget
 //! (tokens, or bytes of text for curation-only runs) at exact row boundaries, so the layout
-//! depends only on the sequence of documents, never on batching or thread count. Shards are
-//! written under a temporary name and renamed to `{split}-{i:05}-of-{n:05}.parquet` once the
-//! total is known.
+//! depends only on the sequence of rows, never on batching or thread count. Shards are
+//! written under a temporary name (their sha256 and size computed while writing) and renamed
+//! to `{split}-{i:05}-of-{n:05}.parquet` once the total is known.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,7 +19,42 @@ use parquet::schema::types::ColumnPath;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::ledger::Ledger;
 use crate::error::{Error, Result};
+
+/// A file that hashes (sha256) and counts every byte written to it.
+pub struct HashingFile {
+    file: std::io::BufWriter<File>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl HashingFile {
+    /// Creates `path`.
+    pub fn create(path: &Path) -> Result<Self> {
+        let f = File::create(path).map_err(|e| Error::io(path, e))?;
+        Ok(HashingFile { file: std::io::BufWriter::new(f), hasher: Sha256::new(), bytes: 0 })
+    }
+
+    /// Flushes the file; returns (bytes, lowercase hex sha256) of what was written.
+    pub fn finish(&mut self, path: &Path) -> Result<(u64, String)> {
+        self.file.flush().map_err(|e| Error::io(path, e))?;
+        Ok((self.bytes, crate::stage::tokenize::hex(&self.hasher.clone().finalize())))
+    }
+}
+
+impl Write for HashingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
 
 /// Fixed `created_by`, so identical input gives identical bytes.
 pub const CREATED_BY: &str = concat!("sluice ", env!("CARGO_PKG_VERSION"));
@@ -74,7 +110,8 @@ pub struct SplitWriter {
     weight_text: String,
     shard_budget: u64,
     row_group_budget: u64,
-    writer: Option<(ArrowWriter<File>, PathBuf)>,
+    ledger: Arc<Ledger>,
+    writer: Option<(ArrowWriter<HashingFile>, PathBuf)>,
     shard_weight: u64,
     row_group_weight: u64,
     shard_tokens: u64,
@@ -97,6 +134,7 @@ impl SplitWriter {
         weight_text: String,
         shard_budget: u64,
         row_group_budget: u64,
+        ledger: Arc<Ledger>,
     ) -> Self {
         SplitWriter {
             split: split.to_string(),
@@ -107,6 +145,7 @@ impl SplitWriter {
             weight_text,
             shard_budget,
             row_group_budget,
+            ledger,
             writer: None,
             shard_weight: 0,
             row_group_weight: 0,
@@ -186,13 +225,14 @@ impl SplitWriter {
         Ok(())
     }
 
-    fn writer(&mut self) -> Result<&mut (ArrowWriter<File>, PathBuf)> {
+    fn writer(&mut self) -> Result<&mut (ArrowWriter<HashingFile>, PathBuf)> {
         if self.writer.is_none() {
             let dir = self.out_dir.join(&self.split);
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
             let path =
                 dir.join(format!(".{}-{:05}.parquet.tmp", self.split, self.tmp_shards.len()));
-            let f = File::create(&path).map_err(|e| Error::io(&path, e))?;
+            self.ledger.record(&path)?;
+            let f = HashingFile::create(&path)?;
             let w = ArrowWriter::try_new(f, Arc::clone(&self.schema), Some(self.props.clone()))?;
             self.writer = Some((w, path));
         }
@@ -211,8 +251,9 @@ impl SplitWriter {
 
     fn close_shard(&mut self) -> Result<()> {
         self.flush_row_group()?;
-        let Some((w, path)) = self.writer.take() else { return Ok(()) };
-        w.close()?;
+        let Some((mut w, path)) = self.writer.take() else { return Ok(()) };
+        w.finish()?;
+        let (bytes, sha256) = w.inner_mut().finish(&path)?;
         let info = ShardInfo {
             path: String::new(),
             num_rows: self.shard_rows,
@@ -220,8 +261,8 @@ impl SplitWriter {
             num_tokens: self.shard_tokens,
             first_row: self.rows_written,
             row_groups: std::mem::take(&mut self.row_groups),
-            bytes: 0,
-            sha256: String::new(),
+            bytes,
+            sha256,
         };
         self.rows_written += self.shard_rows;
         self.tmp_shards.push((path, info));
@@ -240,9 +281,7 @@ impl SplitWriter {
             let name = format!("{}-{:05}-of-{:05}.parquet", self.split, i, n);
             let rel = format!("{}/{}", self.split, name);
             let dest = self.out_dir.join(&rel);
-            let bytes = std::fs::read(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            info.bytes = bytes.len() as u64;
-            info.sha256 = crate::stage::tokenize::hex(&Sha256::digest(&bytes));
+            self.ledger.record(&dest)?;
             std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
             info.path = rel;
             out.push(info);

@@ -338,7 +338,7 @@ mod tests {
             BuiltStage::Filter(f, mode) => {
                 (mode, f.evaluate(&b, &ctx()).unwrap(), f.annotation_fields())
             }
-            BuiltStage::Transform(_) => panic!("not a filter"),
+            _ => panic!("not a filter"),
         }
     }
 

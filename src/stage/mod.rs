@@ -1,9 +1,17 @@
-//! Stages: the units of a pipeline. A stage is either a [`Transform`] (rewrites or adds
-//! columns) or a [`Filter`] (decides, per document, whether to keep it and why not). Both are
-//! stateless and shared across worker threads; the executor applies filters' decisions (drop
-//! or annotate), counts drop reasons and keeps batch order.
+//! Stages: the units of a pipeline, in four kinds (see `docs/architecture.md`):
+//! - [`Transform`]: stateless, rewrites or adds columns, keeps every row;
+//! - [`Filter`]: stateless, decides per document whether to keep it and why not;
+//! - [`Expand`]: row-changing, one input row gives 0..N output rows, each carrying the
+//!   input's `origin_id` and a copy index;
+//! - [`Ordered`]: "compute in parallel, decide in order": [`Ordered::prepare`] runs on the
+//!   workers, a [`Decider`] (one per run, `&mut self`) sees every batch in input order, may
+//!   drop rows, keep state across batches and flush at the end of the input.
+//!
+//! The first three are shared across worker threads (`&self`); the executor applies filters'
+//! decisions (drop or annotate), counts drop reasons and keeps batch order.
 
 pub mod docs;
+pub mod exact_dedup;
 pub mod language;
 pub mod length_filter;
 pub mod lists;
@@ -12,6 +20,7 @@ pub mod quality;
 pub mod regex_filter;
 pub mod regex_replace;
 pub mod registry;
+pub mod resample;
 pub mod sql_filter;
 pub mod tokenize;
 
@@ -30,6 +39,11 @@ pub const TEXT: &str = "text";
 pub const ID: &str = "id";
 /// Name of the source column (the pipeline's source name).
 pub const SOURCE: &str = "source";
+/// Name of the column that holds the input document's id on every row a row-changing stage
+/// made (added by the first [`Expand`] stage; the train/validation split is decided on it).
+pub const ORIGIN_ID: &str = "origin_id";
+/// Name of the copy-index column (`uint32`): 0 for the first copy of a document.
+pub const COPY_INDEX: &str = "copy_index";
 
 /// What a filter does with a document it rejects.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -48,8 +62,32 @@ pub enum FilterMode {
 pub struct BatchContext {
     /// Position of the batch in the input (stable across thread counts).
     pub seq: u64,
-    /// Seed derived from the pipeline seed and the stage index.
+    /// The stage's seed, derived from the pipeline seed and the stage id ([`stage_seed`]).
+    /// Per-row randomness comes from [`row_seed`] of it, the origin key and the copy index.
     pub seed: u64,
+}
+
+/// The seed of a stage: a hash of the pipeline seed and the stage id (not its position, so
+/// inserting a stage does not reseed the others).
+pub fn stage_seed(pipeline_seed: u64, stage_id: &str) -> u64 {
+    let mut key = pipeline_seed.to_le_bytes().to_vec();
+    key.extend_from_slice(stage_id.as_bytes());
+    xxhash_rust::xxh3::xxh3_64(&key)
+}
+
+/// The one rule for randomness in every stage: a 64-bit value derived from the stage seed,
+/// the document's origin key and its copy index. Never from time or thread scheduling.
+pub fn row_seed(stage_seed: u64, origin: &str, copy: u32) -> u64 {
+    let mut key = Vec::with_capacity(origin.len() + 12);
+    key.extend_from_slice(&stage_seed.to_le_bytes());
+    key.extend_from_slice(&copy.to_le_bytes());
+    key.extend_from_slice(origin.as_bytes());
+    xxhash_rust::xxh3::xxh3_64(&key)
+}
+
+/// A uniform number in `[0, 1)` from a [`row_seed`] value (53 bits).
+pub fn unit_interval(h: u64) -> f64 {
+    (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// What a stage needs at build time.
@@ -60,6 +98,8 @@ pub struct BuildContext<'a> {
     pub input_schema: SchemaRef,
     /// Pipeline seed.
     pub seed: u64,
+    /// The pipeline's sources: (name, `weight`), in order.
+    pub sources: Vec<(String, f64)>,
 }
 
 /// A stage that rewrites or adds columns and keeps every row.
@@ -70,10 +110,13 @@ pub trait Transform: Send + Sync {
     }
     /// Processes one batch. Must be deterministic given `(batch, ctx)`.
     fn apply(&self, batch: RecordBatch, ctx: &BatchContext) -> Result<RecordBatch>;
-    /// The tokenizer facts for the manifest (only the `tokenize` stage has them).
-    fn tokenizer_info(&self) -> Option<&tokenize::TokenizerInfo> {
-        None
-    }
+}
+
+/// Facts a stage hands to the plan at build time (for the layout and the manifest).
+#[derive(Debug, Clone, Default)]
+pub struct StageFacts {
+    /// The tokenizer, for the stage that tokenizes.
+    pub tokenizer: Option<tokenize::TokenizerInfo>,
 }
 
 /// A filter's decision for every row of a batch.
@@ -109,12 +152,106 @@ pub trait Filter: Send + Sync {
     fn evaluate(&self, batch: &RecordBatch, ctx: &BatchContext) -> Result<Verdict>;
 }
 
+/// What a row-changing stage made of one batch.
+pub struct Expansion {
+    /// The output rows, with the stage's output schema.
+    pub batch: RecordBatch,
+    /// For every output row, the input row it came from; non-decreasing, so the output keeps
+    /// the input order.
+    pub parents: Vec<u32>,
+}
+
+/// A row-changing stage: each input row gives 0..N output rows (resampling, augmentation).
+/// The executor fills `origin_id` (the input document's key, kept through every copy),
+/// `copy_index` and the `id` of copies (`<origin>#<copy>`), so the stage only says which
+/// input row each output row comes from.
+pub trait Expand: Send + Sync {
+    /// Schema of the output for a given input schema (before the executor's origin columns).
+    fn output_schema(&self, input: &SchemaRef) -> Result<SchemaRef> {
+        Ok(Arc::clone(input))
+    }
+    /// The most output rows one input row can give; the stride of the copy index (a row with
+    /// copy index `c` gives copies `c * max_copies + j`).
+    fn max_copies(&self) -> u32;
+    /// Expands one batch. Must be deterministic given `(batch, ctx)`; randomness only from
+    /// [`row_seed`] of `ctx.seed`, the row's `origin_id` and `copy_index` columns.
+    fn expand(&self, batch: &RecordBatch, ctx: &BatchContext) -> Result<Expansion>;
+}
+
+/// The parallel part of an ordered stage's work on one batch (hashes, signatures), handed to
+/// the [`Decider`] with the batch.
+pub type Prepared = Box<dyn std::any::Any + Send>;
+
+/// An ordered stage's decision on one batch.
+pub struct Decision {
+    /// `None` keeps the row; `Some(reason)` drops it.
+    pub reasons: Vec<Option<&'static str>>,
+    /// Rows for the stage's side output (see [`Ordered::side_output`]).
+    pub side: Option<RecordBatch>,
+}
+
+/// A side output a stage declares at plan time (for example `duplicates`).
+#[derive(Debug, Clone)]
+pub struct SideOutput {
+    /// File stem under `OUT/<kind>/`: the stage id.
+    pub name: String,
+    /// Directory under the output: `duplicates`, ...
+    pub kind: &'static str,
+    /// Schema of its rows.
+    pub schema: SchemaRef,
+}
+
+/// "Compute in parallel, decide in order": [`Ordered::prepare`] runs on the workers with
+/// `&self`; the decision runs on one thread in input order, in a [`Decider`] made fresh for
+/// every run, which may drop rows and hold state across batches. The state it holds counts
+/// against the pipeline's `state_memory_mb` and is reported in `stats.json`.
+pub trait Ordered: Send + Sync {
+    /// Parallel per-batch work; must be deterministic given `(batch, ctx)`.
+    fn prepare(&self, batch: &RecordBatch, ctx: &BatchContext) -> Result<Prepared>;
+    /// A decider with empty state, for one run.
+    fn decider(&self) -> Box<dyn Decider>;
+    /// The side output the stage writes to, if any.
+    fn side_output(&self) -> Option<SideOutput> {
+        None
+    }
+}
+
+/// The serial, stateful half of an [`Ordered`] stage.
+pub trait Decider: Send {
+    /// Decides one batch; batches come in input order.
+    fn decide(&mut self, batch: &RecordBatch, prepared: Prepared) -> Result<Decision>;
+    /// End of input: rows held back, if any (they continue through the later stages).
+    fn finish(&mut self) -> Result<Option<RecordBatch>> {
+        Ok(None)
+    }
+    /// Bytes of state held now (what counts against the budget).
+    fn state_bytes(&self) -> u64;
+    /// Entries of state held now (keys, signatures), for bytes-per-entry in the stats.
+    fn state_entries(&self) -> u64;
+}
+
 /// A built stage, ready to run.
 pub enum BuiltStage {
     /// See [`Transform`].
     Transform(Box<dyn Transform>),
     /// See [`Filter`].
     Filter(Box<dyn Filter>, FilterMode),
+    /// See [`Expand`].
+    Expand(Box<dyn Expand>),
+    /// See [`Ordered`]; `annotate` keeps the rows it would drop and adds `<id>_reason`.
+    Ordered(Box<dyn Ordered>, FilterMode),
+}
+
+impl BuiltStage {
+    /// The kind's name, as `sluice explain`, `sluice stages` and `stats.json` show it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BuiltStage::Transform(_) => "transform",
+            BuiltStage::Filter(..) => "filter",
+            BuiltStage::Expand(_) => "row-changing",
+            BuiltStage::Ordered(..) => "ordered",
+        }
+    }
 }
 
 /// Implemented by each stage's config type; ties it to its registry name and builder.
@@ -129,6 +266,10 @@ pub trait StageBuilder: Serialize + JsonSchema {
     }
     /// Builds the stage (compiles regexes, loads files).
     fn build(&self, cx: &BuildContext) -> Result<BuiltStage>;
+    /// Builds the stage and reports the facts the plan needs from it (the tokenizer).
+    fn build_with_facts(&self, cx: &BuildContext) -> Result<(BuiltStage, StageFacts)> {
+        Ok((self.build(cx)?, StageFacts::default()))
+    }
 }
 
 /// The `text` column of a batch as a string array.
@@ -233,7 +374,12 @@ pub(crate) mod test_util {
     }
 
     pub fn build_cx(schema: SchemaRef) -> BuildContext<'static> {
-        BuildContext { stage_id: "s", input_schema: schema, seed: 0 }
+        BuildContext {
+            stage_id: "s",
+            input_schema: schema,
+            seed: 0,
+            sources: vec![("test".into(), 1.0)],
+        }
     }
 
     pub fn texts(batch: &RecordBatch) -> Vec<String> {
@@ -248,7 +394,7 @@ pub(crate) mod test_util {
         let b = batch(texts);
         match config.build(&build_cx(b.schema())).unwrap() {
             BuiltStage::Filter(f, _) => f.evaluate(&b, &ctx()).unwrap().reasons,
-            BuiltStage::Transform(_) => panic!("not a filter"),
+            _ => panic!("not a filter"),
         }
     }
 
@@ -257,7 +403,7 @@ pub(crate) mod test_util {
         let b = batch(inputs);
         match config.build(&build_cx(b.schema())).unwrap() {
             BuiltStage::Transform(t) => texts(&t.apply(b, &ctx()).unwrap()),
-            BuiltStage::Filter(..) => panic!("not a transform"),
+            _ => panic!("not a transform"),
         }
     }
 }

@@ -1,9 +1,11 @@
-//! The stage registry: one closed enum of every stage type. Adding a stage means one file in
-//! `src/stage/`, one variant here, and one line in `for_each_type!`.
+//! The stage registry: one closed enum of every stage type, generated with its matches and
+//! documentation from one list. Adding a stage means one file in `src/stage/`, one entry in
+//! `registry!` below (and its `use`), and its tests.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::exact_dedup::ExactDedupConfig;
 use super::language::LanguageConfig;
 use super::length_filter::LengthFilterConfig;
 use super::lists::c4_badwords::C4BadwordsConfig;
@@ -15,119 +17,89 @@ use super::quality::gopher_quality::GopherQualityConfig;
 use super::quality::gopher_repetition::GopherRepetitionConfig;
 use super::regex_filter::RegexFilterConfig;
 use super::regex_replace::RegexReplaceConfig;
+use super::resample::ResampleConfig;
 use super::sql_filter::SqlFilterConfig;
 use super::tokenize::TokenizeConfig;
-use super::{BuildContext, BuiltStage, StageBuilder};
+use super::{BuildContext, BuiltStage, StageBuilder, StageFacts};
 use crate::error::Result;
 
-/// Every stage type; the `type:` key of a stage picks the variant.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum StageConfig {
-    /// Keeps documents for which a SQL boolean expression over the columns is true.
-    SqlFilter(SqlFilterConfig),
-    /// Keeps documents whose length in characters, words or lines is within bounds.
-    LengthFilter(LengthFilterConfig),
-    /// Unicode normalization and character clean-up of a text column.
-    Normalize(NormalizeConfig),
-    /// Drops (or keeps only) documents that match a regular expression.
-    RegexFilter(RegexFilterConfig),
-    /// Replaces every match of a regular expression in a text column.
-    RegexReplace(RegexReplaceConfig),
-    /// Identifies the language (whatlang) and keeps documents in the listed languages.
-    Language(LanguageConfig),
-    /// datatrove's Gopher repetition filter (duplicated lines, paragraphs and n-grams).
-    GopherRepetition(GopherRepetitionConfig),
-    /// datatrove's Gopher quality filter (word counts and lengths, symbols, stop words).
-    GopherQuality(GopherQualityConfig),
-    /// datatrove's C4 quality filter (line rules; rewrites the text to the kept lines).
-    C4Quality(C4QualityConfig),
-    /// datatrove's FineWeb quality filter (line punctuation, short lines, duplicates, lists).
-    FinewebQuality(FinewebQualityConfig),
-    /// datatrove's C4 bad-words filter (LDNOOBW word lists, per language).
-    C4Badwords(C4BadwordsConfig),
-    /// datatrove's URL filter (blocked domains and URLs, banned words in the URL).
-    UrlFilter(UrlFilterConfig),
-    /// Tokenizes the text with a Hugging Face `tokenizer.json`; must be the last stage.
-    Tokenize(TokenizeConfig),
-}
+/// Generates, from one list, the [`StageConfig`] enum (the `type:` key of a stage picks the
+/// variant), its `type_name`/`check`/`build` matches and [`stage_types`], which feeds
+/// `sluice stages` and the README's stage table. Each line: the variant's one-line summary
+/// (its doc comment), the variant and config type, and the stage kind.
+macro_rules! registry {
+    ($( #[doc = $doc:literal] $variant:ident($ty:ident, $kind:literal), )*) => {
+        /// Every stage type; the `type:` key of a stage picks the variant.
+        #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum StageConfig {
+            $( #[doc = $doc] $variant($ty), )*
+        }
 
-/// Calls `$m!(Variant, ConfigType)` for every stage type, in registry order.
-macro_rules! for_each_type {
-    ($m:ident) => {
-        $m!(SqlFilter, SqlFilterConfig);
-        $m!(LengthFilter, LengthFilterConfig);
-        $m!(Normalize, NormalizeConfig);
-        $m!(RegexFilter, RegexFilterConfig);
-        $m!(RegexReplace, RegexReplaceConfig);
-        $m!(Language, LanguageConfig);
-        $m!(GopherRepetition, GopherRepetitionConfig);
-        $m!(GopherQuality, GopherQualityConfig);
-        $m!(C4Quality, C4QualityConfig);
-        $m!(FinewebQuality, FinewebQualityConfig);
-        $m!(C4Badwords, C4BadwordsConfig);
-        $m!(UrlFilter, UrlFilterConfig);
-        $m!(Tokenize, TokenizeConfig);
+        impl StageConfig {
+            /// The registry name (`type:` tag) of this stage.
+            pub fn type_name(&self) -> &'static str {
+                match self { $( Self::$variant(_) => $ty::NAME, )* }
+            }
+
+            /// Range checks that need no I/O.
+            pub fn check(&self) -> Vec<String> {
+                match self { $( Self::$variant(c) => c.check(), )* }
+            }
+
+            /// Builds the runnable stage and the facts the plan needs from it.
+            pub fn build(&self, cx: &BuildContext) -> Result<(BuiltStage, StageFacts)> {
+                match self { $( Self::$variant(c) => c.build_with_facts(cx), )* }
+            }
+        }
+
+        /// Every stage type with its example, in registry order.
+        pub fn stage_types() -> Vec<StageType> {
+            vec![$(
+                StageType {
+                    name: $ty::NAME,
+                    kind: $kind,
+                    summary: $doc.trim(),
+                    example: serde_json::to_value(StageConfig::$variant($ty::example()))
+                        .expect("stage examples serialize"),
+                    schema: schemars::schema_for!($ty).to_value(),
+                },
+            )*]
+        }
     };
 }
 
-impl StageConfig {
-    /// The registry name (`type:` tag) of this stage.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Self::SqlFilter(_) => SqlFilterConfig::NAME,
-            Self::LengthFilter(_) => LengthFilterConfig::NAME,
-            Self::Normalize(_) => NormalizeConfig::NAME,
-            Self::RegexFilter(_) => RegexFilterConfig::NAME,
-            Self::RegexReplace(_) => RegexReplaceConfig::NAME,
-            Self::Language(_) => LanguageConfig::NAME,
-            Self::GopherRepetition(_) => GopherRepetitionConfig::NAME,
-            Self::GopherQuality(_) => GopherQualityConfig::NAME,
-            Self::C4Quality(_) => C4QualityConfig::NAME,
-            Self::FinewebQuality(_) => FinewebQualityConfig::NAME,
-            Self::C4Badwords(_) => C4BadwordsConfig::NAME,
-            Self::UrlFilter(_) => UrlFilterConfig::NAME,
-            Self::Tokenize(_) => TokenizeConfig::NAME,
-        }
-    }
-
-    /// Range checks that need no I/O.
-    pub fn check(&self) -> Vec<String> {
-        match self {
-            Self::SqlFilter(c) => c.check(),
-            Self::LengthFilter(c) => c.check(),
-            Self::Normalize(c) => c.check(),
-            Self::RegexFilter(c) => c.check(),
-            Self::RegexReplace(c) => c.check(),
-            Self::Language(c) => c.check(),
-            Self::GopherRepetition(c) => c.check(),
-            Self::GopherQuality(c) => c.check(),
-            Self::C4Quality(c) => c.check(),
-            Self::FinewebQuality(c) => c.check(),
-            Self::C4Badwords(c) => c.check(),
-            Self::UrlFilter(c) => c.check(),
-            Self::Tokenize(c) => c.check(),
-        }
-    }
-
-    /// Builds the runnable stage.
-    pub fn build(&self, cx: &BuildContext) -> Result<BuiltStage> {
-        match self {
-            Self::SqlFilter(c) => c.build(cx),
-            Self::LengthFilter(c) => c.build(cx),
-            Self::Normalize(c) => c.build(cx),
-            Self::RegexFilter(c) => c.build(cx),
-            Self::RegexReplace(c) => c.build(cx),
-            Self::Language(c) => c.build(cx),
-            Self::GopherRepetition(c) => c.build(cx),
-            Self::GopherQuality(c) => c.build(cx),
-            Self::C4Quality(c) => c.build(cx),
-            Self::FinewebQuality(c) => c.build(cx),
-            Self::C4Badwords(c) => c.build(cx),
-            Self::UrlFilter(c) => c.build(cx),
-            Self::Tokenize(c) => c.build(cx),
-        }
-    }
+registry! {
+    /// keeps rows where a DataFusion SQL boolean expression is true (`length(text) >= 200 AND source = 'web'`; `num_tokens > 32` after `tokenize`); `length` counts characters
+    SqlFilter(SqlFilterConfig, "filter"),
+    /// min/max characters, words, lines
+    LengthFilter(LengthFilterConfig, "filter"),
+    /// Unicode NFC/NFD/NFKC/NFKD, lowercase, collapse whitespace, strip control and invisible characters (each an option)
+    Normalize(NormalizeConfig, "transform"),
+    /// drops documents matching a regex (or keeps only matches)
+    RegexFilter(RegexFilterConfig, "filter"),
+    /// replaces regex matches (PII masking, boilerplate removal)
+    RegexReplace(RegexReplaceConfig, "transform"),
+    /// language identification (whatlang, model inside the crate); keep by language list and minimum score; adds `lang`, `lang_score`
+    Language(LanguageConfig, "filter"),
+    /// datatrove's Gopher repetition filter, reference-exact (duplicate lines/paragraphs, top 2–4-grams, duplicated 5–10-grams)
+    GopherRepetition(GopherRepetitionConfig, "filter"),
+    /// datatrove's Gopher quality filter, reference-exact (word count and length, symbols, bullets, ellipses, alphabetic words, stop words)
+    GopherQuality(GopherQualityConfig, "filter"),
+    /// datatrove's C4 quality filter, reference-exact; rewrites the text to the lines it keeps
+    C4Quality(C4QualityConfig, "filter"),
+    /// datatrove's FineWeb quality filter, reference-exact
+    FinewebQuality(FinewebQualityConfig, "filter"),
+    /// LDNOOBW bad-word lists per language with C4's word-boundary rules
+    C4Badwords(C4BadwordsConfig, "filter"),
+    /// domain / URL block lists, banned words and subwords in the URL (datatrove's URLFilter)
+    UrlFilter(UrlFilterConfig, "filter"),
+    /// removes exact duplicates across all sources: 128-bit hash of the (optionally normalized) text, a column or a SQL expression; the first occurrence in input order survives; duplicates go to `OUT/duplicates/` with the survivor's id
+    ExactDedup(ExactDedupConfig, "ordered"),
+    /// fixed weights per source or per `when:` predicate: weight 2.5 gives every document 2 or 3 copies (expectation 2.5), 0.3 keeps about 30%, chosen by the seeded hash of its origin key
+    Resample(ResampleConfig, "row-changing"),
+    /// Hugging Face `tokenizer.json`; `add_bos`/`add_eos`; truncation and padding stored in the file are switched off; ids equal HF `tokenizers`' `encode(text, add_special_tokens=False)` plus BOS/EOS
+    Tokenize(TokenizeConfig, "transform"),
 }
 
 /// One stage type's generated documentation.
@@ -135,38 +107,28 @@ impl StageConfig {
 pub struct StageType {
     /// Registry name.
     pub name: &'static str,
+    /// Stage kind: `filter`, `transform`, `row-changing` or `ordered`.
+    pub kind: &'static str,
+    /// One-line summary (the README's stage table).
+    pub summary: &'static str,
     /// Example configuration as a stage entry (`type` included).
     pub example: serde_json::Value,
     /// JSON Schema of the options, with the doc comments as descriptions.
     pub schema: serde_json::Value,
 }
 
-/// Every stage type with its example, in registry order.
-pub fn stage_types() -> Vec<StageType> {
-    let mut out = Vec::new();
-    macro_rules! push {
-        ($variant:ident, $ty:ident) => {
-            out.push(StageType {
-                name: $ty::NAME,
-                example: serde_json::to_value(StageConfig::$variant($ty::example()))
-                    .expect("stage examples serialize"),
-                schema: schemars::schema_for!($ty).to_value(),
-            });
-        };
-    }
-    for_each_type!(push);
-    out
-}
-
 /// Every registry name, in registry order.
 pub fn type_names() -> Vec<&'static str> {
-    let mut out = Vec::new();
-    macro_rules! push {
-        ($variant:ident, $ty:ident) => {
-            out.push($ty::NAME);
-        };
+    stage_types().into_iter().map(|t| t.name).collect()
+}
+
+/// The README's stage table (`| type | kind | what it does |`), generated from the registry;
+/// a test keeps the README equal to it.
+pub fn readme_table() -> String {
+    let mut out = String::from("| type | kind | what it does |\n|---|---|---|\n");
+    for t in stage_types() {
+        out.push_str(&format!("| `{}` | {} | {} |\n", t.name, t.kind, t.summary));
     }
-    for_each_type!(push);
     out
 }
 
@@ -193,6 +155,16 @@ mod tests {
             let from_toml: StageConfig = toml::from_str(&toml_text).unwrap();
             assert_eq!(serde_json::to_value(from_toml).unwrap(), t.example, "{}", t.name);
         }
+    }
+
+    #[test]
+    fn readme_stage_table_is_the_generated_one() {
+        let readme = include_str!("../../README.md");
+        let table = readme_table();
+        assert!(
+            readme.contains(&table),
+            "README.md's stage table is out of date; replace it with:\n{table}"
+        );
     }
 
     #[test]

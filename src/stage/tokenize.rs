@@ -21,7 +21,7 @@ pub const INPUT_IDS: &str = "input_ids";
 /// Column holding the number of tokens.
 pub const NUM_TOKENS: &str = "num_tokens";
 
-/// Tokenizes a text column. Must be the last stage.
+/// Tokenizes a text column. Stages may follow it (a filter on `num_tokens`, resampling).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenizeConfig {
@@ -73,8 +73,14 @@ impl StageBuilder for TokenizeConfig {
     }
 
     fn build(&self, cx: &BuildContext) -> Result<BuiltStage> {
+        Ok(self.build_with_facts(cx)?.0)
+    }
+
+    fn build_with_facts(&self, cx: &BuildContext) -> Result<(BuiltStage, super::StageFacts)> {
         super::require_string(&cx.input_schema, &self.column)?;
-        Ok(BuiltStage::Transform(Box::new(Tokenize::load(self)?)))
+        let t = Tokenize::load(self)?;
+        let facts = super::StageFacts { tokenizer: Some(t.info().clone()) };
+        Ok((BuiltStage::Transform(Box::new(t)), facts))
     }
 }
 
@@ -242,10 +248,6 @@ impl Transform for Tokenize {
             Field::new(NUM_TOKENS, DataType::Int32, false),
             Arc::new(Int32Array::from(counts)),
         )
-    }
-
-    fn tokenizer_info(&self) -> Option<&TokenizerInfo> {
-        Some(&self.info)
     }
 }
 

@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod deferred_drops;
 mod determinism;
+mod engine;
 mod golden;
 mod pipelines;
 mod readers;

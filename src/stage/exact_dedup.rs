@@ -1,0 +1,377 @@
+//! `exact_dedup` (ordered stateful): removes exact duplicates across every source and file.
+//! The key is a 128-bit hash (xxh3-128) of the text after an optional normalization, or of a
+//! column or SQL expression (a URL). Hashing runs on the workers ([`Ordered::prepare`]); the
+//! decision runs in input order on one thread, so the first occurrence in input order survives
+//! whatever the thread count. Each duplicate goes to `OUT/duplicates/<stage id>.parquet` with
+//! the survivor's id.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use arrow::array::{Array, RecordBatch, StringArray, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+use super::{
+    BatchContext, BuildContext, BuiltStage, Decider, Decision, FilterMode, ID, Ordered, Prepared,
+    SOURCE, SideOutput, StageBuilder, string_column,
+};
+use crate::error::{Error, Result};
+use crate::sql::SqlExpr;
+
+/// Removes exact duplicates: the first document in input order with a given key survives,
+/// every later one is dropped (reason `duplicate`) and listed in `OUT/duplicates/<id>.parquet`
+/// with the id of the document it duplicates. The normalization options apply to the key
+/// only; the text written is unchanged.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExactDedupConfig {
+    /// Column whose value is the key (a string column).
+    #[serde(default = "super::normalize::default_column")]
+    pub column: String,
+    /// SQL expression whose value is the key, instead of `column` (e.g. `lower(url)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    /// Compare case-insensitively (Unicode lowercase).
+    #[serde(default)]
+    pub lowercase: bool,
+    /// Treat every run of whitespace as one space and ignore leading and trailing whitespace.
+    #[serde(default)]
+    pub fold_whitespace: bool,
+    /// Ignore punctuation and symbols (every character that is neither a letter, a digit nor
+    /// whitespace).
+    #[serde(default)]
+    pub fold_punctuation: bool,
+    /// Treat every digit as `0` (`2023-01-05` equals `1999-12-31`).
+    #[serde(default)]
+    pub fold_digits: bool,
+    /// Ignore accents: decompose (NFD) and drop combining marks (`café` equals `cafe`).
+    #[serde(default)]
+    pub strip_accents: bool,
+    /// `drop` removes duplicates; `annotate` keeps them and adds `<id>_reason` (`duplicate`).
+    #[serde(default)]
+    pub mode: FilterMode,
+}
+
+impl Default for ExactDedupConfig {
+    fn default() -> Self {
+        ExactDedupConfig {
+            column: super::normalize::default_column(),
+            expression: None,
+            lowercase: false,
+            fold_whitespace: false,
+            fold_punctuation: false,
+            fold_digits: false,
+            strip_accents: false,
+            mode: FilterMode::Drop,
+        }
+    }
+}
+
+impl StageBuilder for ExactDedupConfig {
+    const NAME: &'static str = "exact_dedup";
+
+    fn example() -> Self {
+        ExactDedupConfig {
+            column: "text".into(),
+            lowercase: true,
+            fold_whitespace: true,
+            ..Default::default()
+        }
+    }
+
+    fn check(&self) -> Vec<String> {
+        match &self.expression {
+            Some(e) if e.trim().is_empty() => vec!["`expression` is empty".into()],
+            _ => Vec::new(),
+        }
+    }
+
+    fn build(&self, cx: &BuildContext) -> Result<BuiltStage> {
+        let key = match &self.expression {
+            Some(e) => {
+                let expr = SqlExpr::compile(e, &cx.input_schema)?;
+                if !crate::source::is_string(expr.data_type())
+                    && !arrow::compute::can_cast_types(expr.data_type(), &DataType::Utf8)
+                {
+                    return Err(Error::Invalid(format!(
+                        "expression `{e}` is {}, which cannot serve as a key",
+                        expr.data_type()
+                    )));
+                }
+                Key::Expression(expr)
+            }
+            None => {
+                super::require_string(&cx.input_schema, &self.column)?;
+                Key::Column(self.column.clone())
+            }
+        };
+        let stage = ExactDedup {
+            cfg: self.clone(),
+            key,
+            side: SideOutput {
+                name: cx.stage_id.to_string(),
+                kind: "duplicates",
+                schema: duplicates_schema(),
+            },
+        };
+        Ok(BuiltStage::Ordered(Box::new(stage), self.mode))
+    }
+}
+
+/// Schema of `OUT/duplicates/<stage id>.parquet`.
+pub fn duplicates_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("doc_id", DataType::Utf8, false),
+        Field::new(SOURCE, DataType::Utf8, false),
+        Field::new("duplicate_of", DataType::Utf8, false),
+    ]))
+}
+
+enum Key {
+    Column(String),
+    Expression(SqlExpr),
+}
+
+struct ExactDedup {
+    cfg: ExactDedupConfig,
+    key: Key,
+    side: SideOutput,
+}
+
+impl ExactDedupConfig {
+    fn normalizes(&self) -> bool {
+        self.lowercase
+            || self.fold_whitespace
+            || self.fold_punctuation
+            || self.fold_digits
+            || self.strip_accents
+    }
+
+    /// The key text of one value after the chosen normalizations (into `out`).
+    pub fn normalize_into(&self, text: &str, out: &mut String) {
+        out.clear();
+        let mut pending_space = false;
+        let mut push = |c: char, out: &mut String| {
+            if self.fold_whitespace && c.is_whitespace() {
+                pending_space = !out.is_empty();
+                return;
+            }
+            if self.fold_punctuation && !c.is_alphanumeric() && !c.is_whitespace() {
+                return;
+            }
+            let c = if self.fold_digits && c.is_numeric() { '0' } else { c };
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(c);
+        };
+        let lower = |c: char, out: &mut String, push: &mut dyn FnMut(char, &mut String)| {
+            if self.lowercase {
+                c.to_lowercase().for_each(|l| push(l, out));
+            } else {
+                push(c, out);
+            }
+        };
+        if self.strip_accents {
+            for c in text.nfd().filter(|c| !unicode_normalization::char::is_combining_mark(*c)) {
+                lower(c, out, &mut push);
+            }
+        } else {
+            for c in text.chars() {
+                lower(c, out, &mut push);
+            }
+        }
+    }
+}
+
+/// The key of every row (`None` for a null value: never a duplicate).
+type Keys = Vec<Option<u128>>;
+
+impl Ordered for ExactDedup {
+    fn prepare(&self, batch: &RecordBatch, _ctx: &BatchContext) -> Result<Prepared> {
+        let values = match &self.key {
+            Key::Column(c) => string_column(batch, c)?.clone(),
+            Key::Expression(e) => {
+                let a = arrow::compute::cast(&e.evaluate(batch)?, &DataType::Utf8)?;
+                a.as_any()
+                    .downcast_ref::<StringArray>()
+                    .ok_or_else(|| Error::Internal("cast to utf8 gave no string array".into()))?
+                    .clone()
+            }
+        };
+        let mut buf = String::new();
+        let keys: Keys = values
+            .iter()
+            .map(|v| {
+                v.map(|v| {
+                    if self.cfg.normalizes() {
+                        self.cfg.normalize_into(v, &mut buf);
+                        xxhash_rust::xxh3::xxh3_128(buf.as_bytes())
+                    } else {
+                        xxhash_rust::xxh3::xxh3_128(v.as_bytes())
+                    }
+                })
+            })
+            .collect();
+        Ok(Box::new(keys))
+    }
+
+    fn decider(&self) -> Box<dyn Decider> {
+        Box::new(Seen::default())
+    }
+
+    fn side_output(&self) -> Option<SideOutput> {
+        Some(self.side.clone())
+    }
+}
+
+/// A hasher for keys that are already hashes: the low 64 bits of the key.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
+    }
+}
+
+/// The decider's state: key → the survivor's id, as (offset << 24 | length) into one arena.
+#[derive(Default)]
+struct Seen {
+    first: HashMap<u128, u64, BuildHasherDefault<KeyHasher>>,
+    ids: Vec<u8>,
+}
+
+const LEN_BITS: u32 = 24;
+
+impl Seen {
+    fn survivor(&self, slot: u64) -> &str {
+        let start = (slot >> LEN_BITS) as usize;
+        let len = (slot & ((1 << LEN_BITS) - 1)) as usize;
+        std::str::from_utf8(&self.ids[start..start + len]).unwrap_or("")
+    }
+}
+
+impl Decider for Seen {
+    fn decide(&mut self, batch: &RecordBatch, prepared: Prepared) -> Result<Decision> {
+        let keys = prepared
+            .downcast::<Keys>()
+            .map_err(|_| Error::Internal("exact_dedup: prepared keys of the wrong type".into()))?;
+        let ids = string_column(batch, ID)?;
+        let sources = string_column(batch, SOURCE)?;
+        let mut reasons = Vec::with_capacity(keys.len());
+        let (mut dup_ids, mut dup_src, mut dup_of) =
+            (StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+        for (i, key) in keys.iter().enumerate() {
+            let Some(key) = key else {
+                reasons.push(None);
+                continue;
+            };
+            match self.first.get(key) {
+                Some(&slot) => {
+                    reasons.push(Some("duplicate"));
+                    dup_ids.append_value(ids.value(i));
+                    dup_src.append_value(sources.value(i));
+                    dup_of.append_value(self.survivor(slot));
+                }
+                None => {
+                    let id = ids.value(i).as_bytes();
+                    let id = &id[..id.len().min((1 << LEN_BITS) - 1)];
+                    let slot = ((self.ids.len() as u64) << LEN_BITS) | id.len() as u64;
+                    self.ids.extend_from_slice(id);
+                    self.first.insert(*key, slot);
+                    reasons.push(None);
+                }
+            }
+        }
+        let side = if reasons.iter().any(Option::is_some) {
+            Some(RecordBatch::try_new(
+                duplicates_schema(),
+                vec![
+                    Arc::new(dup_ids.finish()),
+                    Arc::new(dup_src.finish()),
+                    Arc::new(dup_of.finish()),
+                ],
+            )?)
+        } else {
+            None
+        };
+        Ok(Decision { reasons, side })
+    }
+
+    fn state_bytes(&self) -> u64 {
+        // hashbrown: buckets = capacity * 8 / 7 rounded up to a power of two, each holding a
+        // 16-byte key, an 8-byte slot and one control byte
+        let cap = self.first.capacity() as u64;
+        let buckets = if cap == 0 { 0 } else { (cap * 8 / 7).next_power_of_two() };
+        buckets * 25 + self.ids.capacity() as u64
+    }
+
+    fn state_entries(&self) -> u64 {
+        self.first.len() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(cfg: &ExactDedupConfig, s: &str) -> String {
+        let mut out = String::new();
+        cfg.normalize_into(s, &mut out);
+        out
+    }
+
+    #[test]
+    fn normalizations() {
+        let all = ExactDedupConfig {
+            lowercase: true,
+            fold_whitespace: true,
+            fold_punctuation: true,
+            fold_digits: true,
+            strip_accents: true,
+            ..Default::default()
+        };
+        assert_eq!(key(&all, "  Café,  déjà-vu!\n2023 "), "cafe dejavu 0000");
+        let ws = ExactDedupConfig { fold_whitespace: true, ..Default::default() };
+        assert_eq!(key(&ws, "a \t\n b  "), "a b");
+        let lower = ExactDedupConfig { lowercase: true, ..Default::default() };
+        assert_eq!(key(&lower, "ÀB"), "àb");
+    }
+
+    #[test]
+    fn first_occurrence_survives_across_batches() {
+        let cfg = ExactDedupConfig { fold_whitespace: true, ..Default::default() };
+        let b = crate::stage::test_util::batch(&["a b", "c", "a  b", "c"]);
+        let BuiltStage::Ordered(stage, _) =
+            cfg.build(&crate::stage::test_util::build_cx(b.schema())).unwrap()
+        else {
+            panic!("not ordered")
+        };
+        let mut d = stage.decider();
+        let ctx = crate::stage::test_util::ctx();
+        let out = d.decide(&b, stage.prepare(&b, &ctx).unwrap()).unwrap();
+        assert_eq!(out.reasons, vec![None, None, Some("duplicate"), Some("duplicate")]);
+        let side = out.side.unwrap();
+        let of = side.column(2).as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!((of.value(0), of.value(1)), ("d0", "d1"));
+        let b2 = crate::stage::test_util::batch(&["c", "new"]);
+        let out = d.decide(&b2, stage.prepare(&b2, &ctx).unwrap()).unwrap();
+        assert_eq!(out.reasons, vec![Some("duplicate"), None]);
+        assert_eq!(d.state_entries(), 3);
+        assert!(d.state_bytes() > 3 * 24);
+    }
+}
