@@ -34,7 +34,10 @@ const EXAMPLES: &str = "Examples:
   sluice validate pipelines/*.yaml                  check files, report every error
   sluice explain p.yaml                             show the plan and the schema after each stage
   sluice stages                                     list stage types; `sluice stages normalize` for one
-  sluice inspect out/quickstart                     summarize a finished output";
+  sluice inspect out/quickstart                     summarize a finished output
+  sluice run p.yaml --resume                        finish an interrupted run
+  sluice run p.yaml --task 3/8                      one task of a job array (then: finalize)
+  sluice finalize out/web                           name the shards, write the manifest";
 
 /// Log formats.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -43,6 +46,25 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// Phases of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PhaseArg {
+    /// The per-task map phase of a pipeline with an ordered stage.
+    Map,
+    /// The task's output.
+    Apply,
+}
+
+fn parse_task(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/8")?;
+    let i: usize = i.trim().parse().map_err(|_| format!("`{i}` is not a task index"))?;
+    let n: usize = n.trim().parse().map_err(|_| format!("`{n}` is not a task count"))?;
+    if n == 0 || i >= n {
+        return Err(format!("the index must be below the count (0/{n} to {}/{n})", n.max(1) - 1));
+    }
+    Ok((i, n))
 }
 
 /// When to draw the progress bar.
@@ -81,6 +103,31 @@ pub enum Command {
         /// Input units in flight (bounds memory); default 4 per thread.
         #[arg(long)]
         window: Option<usize>,
+        /// Keep the slices an interrupted run into the same directory committed, and run only
+        /// the rest; the result is byte-identical to an uninterrupted run.
+        #[arg(long)]
+        resume: bool,
+        /// Run one task of a job array: `I/N` runs the I-th (0-based) of N contiguous ranges of
+        /// the input's slices and commits them (already committed slices are skipped). After
+        /// every task, `sluice finalize OUT` writes the manifest.
+        #[arg(long, value_name = "I/N", value_parser = parse_task)]
+        task: Option<(usize, usize)>,
+        /// With --task: `map` runs only the map phase that a pipeline with an ordered stage
+        /// (exact_dedup) needs before any task of several can write; `apply` (default) writes.
+        #[arg(long, value_enum, default_value_t = PhaseArg::Apply, requires = "task")]
+        phase: PhaseArg,
+    },
+    /// Check that every slice of a task-split run committed, name the shards and write
+    /// stats.json and manifest.json (last).
+    Finalize {
+        /// Output directory the tasks wrote into.
+        out: PathBuf,
+        /// Also write the merged statistics as JSON to this path (`-` for stdout).
+        #[arg(long)]
+        stats_json: Option<PathBuf>,
+        /// No summary table.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Check pipeline files and report every error at once (exit 2 if any is invalid).
     Validate {

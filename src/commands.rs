@@ -9,7 +9,7 @@ use sluice::exec::{self, RunOptions};
 use sluice::plan::Plan;
 use sluice::stage::{self, BuiltStage, FilterMode};
 
-use crate::cli::{Cli, Command, LogFormat};
+use crate::cli::{Cli, Command, LogFormat, PhaseArg};
 
 /// Logs go to stderr: text or JSON lines.
 pub fn init_logging(cli: &Cli) {
@@ -28,8 +28,39 @@ pub fn init_logging(cli: &Cli) {
 /// Runs the chosen subcommand.
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Run { pipeline, threads, out, quiet, progress, stats_json, window } => {
-            run(&pipeline, threads, out, quiet, progress.enabled(quiet), stats_json, window)
+        Command::Run {
+            pipeline,
+            threads,
+            out,
+            quiet,
+            progress,
+            stats_json,
+            window,
+            resume,
+            task,
+            phase,
+        } => {
+            let opts = RunArgs {
+                threads,
+                out,
+                quiet,
+                progress: progress.enabled(quiet),
+                stats_json,
+                window,
+                resume,
+            };
+            match task {
+                Some((i, n)) => run_task(&pipeline, opts, i, n, phase),
+                None => run(&pipeline, opts),
+            }
+        }
+        Command::Finalize { out, stats_json, quiet } => {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let outcome = exec::tasks::finalize(&out, threads)
+                .with_context(|| format!("finalizing {}", out.display()))?;
+            report(&outcome, quiet, stats_json)?;
+            tracing::info!(out = %out.display(), "Finalized.");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Validate { pipelines } => validate(&pipelines),
         Command::Explain { pipeline } => explain(&pipeline),
@@ -65,29 +96,36 @@ fn plan(path: &Path) -> Result<Plan> {
     Ok(plan_config(path, config)?)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run(
-    pipeline: &Path,
+/// The flags of `sluice run`.
+struct RunArgs {
     threads: Option<usize>,
     out: Option<PathBuf>,
     quiet: bool,
     progress: bool,
     stats_json: Option<PathBuf>,
     window: Option<usize>,
-) -> Result<ExitCode> {
-    let plan = plan(pipeline)?;
-    let threads =
-        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let mut opts = RunOptions::with_threads(threads);
-    opts.progress = progress;
-    if let Some(w) = window {
-        opts.window = w;
+    resume: bool,
+}
+
+impl RunArgs {
+    fn options(&self) -> RunOptions {
+        let threads = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let mut opts = RunOptions::with_threads(threads);
+        opts.progress = self.progress;
+        if let Some(w) = self.window {
+            opts.window = w;
+        }
+        opts
     }
-    let out_dir = out.unwrap_or_else(|| PathBuf::from(&plan.config.output.dir));
-    tracing::info!(pipeline = %pipeline.display(), threads, out = %out_dir.display(), "Starting run.");
-    let outcome = exec::run(&plan, &out_dir, &opts).with_context(|| {
-        format!("pipeline {} failed; no manifest was written", pipeline.display())
-    })?;
+
+    fn out_dir(&self, plan: &Plan) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| PathBuf::from(&plan.config.output.dir))
+    }
+}
+
+fn report(outcome: &exec::RunOutcome, quiet: bool, stats_json: Option<PathBuf>) -> Result<()> {
     if !quiet {
         eprint!("{}", outcome.stats.table());
     }
@@ -99,8 +137,55 @@ fn run(
             std::fs::write(&p, json).with_context(|| format!("writing {}", p.display()))?;
         }
     }
+    Ok(())
+}
+
+fn run(pipeline: &Path, args: RunArgs) -> Result<ExitCode> {
+    let plan = plan(pipeline)?;
+    let opts = args.options();
+    let out_dir = args.out_dir(&plan);
+    tracing::info!(pipeline = %pipeline.display(), threads = opts.threads, out = %out_dir.display(), resume = args.resume, "Starting run.");
+    let outcome = exec::run(&plan, &out_dir, &opts, args.resume).with_context(|| {
+        format!(
+            "pipeline {} failed; no manifest was written (committed slices are kept: rerun \
+             with --resume to finish)",
+            pipeline.display()
+        )
+    })?;
+    report(&outcome, args.quiet, args.stats_json)?;
     let bad: u64 = outcome.stats.input.bad_records.values().sum();
     tracing::info!(out = %out_dir.display(), skipped_bad_records = bad, "Run finished.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_task(
+    pipeline: &Path,
+    args: RunArgs,
+    task: usize,
+    tasks: usize,
+    phase: PhaseArg,
+) -> Result<ExitCode> {
+    let plan = plan(pipeline)?;
+    let opts = args.options();
+    let out_dir = args.out_dir(&plan);
+    let phase = match phase {
+        PhaseArg::Map => exec::tasks::Phase::Map,
+        PhaseArg::Apply => exec::tasks::Phase::Apply,
+    };
+    tracing::info!(pipeline = %pipeline.display(), task, tasks, phase = ?phase, out = %out_dir.display(), "Starting task.");
+    let outcome = exec::tasks::run_task(&plan, &out_dir, &opts, task, tasks, phase)
+        .with_context(|| format!("task {task}/{tasks} of {} failed", pipeline.display()))?;
+    match outcome {
+        exec::tasks::TaskOutcome::Done { ran, slices } => tracing::info!(
+            task,
+            tasks,
+            ran,
+            slices,
+            "Task committed; run `sluice finalize {}` after every task.",
+            out_dir.display()
+        ),
+        exec::tasks::TaskOutcome::Mapped => tracing::info!(task, tasks, "Map phase committed."),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

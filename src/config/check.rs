@@ -51,6 +51,7 @@ pub fn check_config(config: &PipelineConfig) -> Vec<String> {
         ("row_group_tokens", o.row_group_tokens),
         ("shard_text_bytes", o.shard_text_bytes),
         ("row_group_text_bytes", o.row_group_text_bytes),
+        ("slice_bytes", o.slice_bytes),
     ] {
         if v == 0 {
             errors.push(format!("output: `{name}` must be positive"));
@@ -69,8 +70,17 @@ pub fn check_config(config: &PipelineConfig) -> Vec<String> {
             }
             Some(_) => {}
         }
-        if !config.stages.iter().any(|s| matches!(s.config, StageConfig::Tokenize(_))) {
-            errors.push("output: `layout: packed` needs a `tokenize` stage".into());
+        match config.stages.iter().find_map(|s| match &s.config {
+            StageConfig::Tokenize(t) => Some(t),
+            _ => None,
+        }) {
+            None => errors.push("output: `layout: packed` needs a `tokenize` stage".into()),
+            Some(t) if !t.add_eos && !t.add_bos => errors.push(
+                "output: `layout: packed` concatenates documents, so they need a separator: \
+                 set `add_eos: true` (or `add_bos: true`) on the `tokenize` stage"
+                    .into(),
+            ),
+            Some(_) => {}
         }
     } else if o.seq_len.is_some() {
         errors.push("output: `seq_len` applies to `layout: packed` only".into());

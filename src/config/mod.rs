@@ -148,6 +148,13 @@ pub struct OutputConfig {
     /// Also write every dropped document, with the stage id and reason, to `OUT/dropped/`.
     #[serde(default)]
     pub write_dropped: bool,
+    /// Input bytes per slice: the unit of commits, resume and task splits. The input is cut
+    /// into slices of about this size (whole small files; row-group ranges of large Parquet
+    /// files; byte ranges of large plain JSONL files; a compressed JSONL file is never cut), and
+    /// every slice writes its own shards, so the output is the same for any number of tasks.
+    /// A killed run loses at most the slices in flight.
+    #[serde(default = "default_slice_bytes")]
+    pub slice_bytes: u64,
     /// Row layout of tokenized shards: `documents` (one row per document) or `packed` (rows of
     /// exactly `seq_len` tokens, documents concatenated with their EOS, `seq_lengths` per row).
     #[serde(default)]
@@ -188,6 +195,9 @@ impl Layout {
     }
 }
 
+fn default_slice_bytes() -> u64 {
+    128 << 20
+}
 fn default_shard_tokens() -> u64 {
     1 << 27
 }

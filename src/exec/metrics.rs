@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::source::{BadRecord, ReadOutput};
 
 /// Counters of one stage, for one batch or the whole run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StageStats {
     /// Stage id.
     pub id: String,
@@ -47,7 +47,7 @@ impl StageStats {
 }
 
 /// Counters of the input side.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct InputStats {
     /// Files read.
     pub files: u64,
@@ -68,6 +68,18 @@ pub struct InputStats {
 }
 
 impl InputStats {
+    /// Adds another slice's counters (files and bytes are the run's, set once).
+    pub fn merge(&mut self, o: &InputStats) {
+        self.records += o.records;
+        self.documents += o.documents;
+        self.text_bytes += o.text_bytes;
+        self.empty_text += o.empty_text;
+        self.seconds += o.seconds;
+        for (k, v) in &o.bad_records {
+            *self.bad_records.entry(k.clone()).or_insert(0) += v;
+        }
+    }
+
     /// Adds one unit's read output.
     pub fn add_read(&mut self, r: &ReadOutput, documents: u64, seconds: f64) {
         self.records += r.records;
@@ -87,7 +99,7 @@ impl InputStats {
 }
 
 /// Counters of one output split.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SplitStats {
     /// Documents written.
     pub documents: u64,
@@ -103,7 +115,7 @@ pub struct SplitStats {
 }
 
 /// State an ordered stage held at the end of the run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StateStats {
     /// Stage id.
     pub stage: String,
@@ -128,7 +140,7 @@ impl StateStats {
 }
 
 /// Everything `stats.json` holds.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunStats {
     /// Pipeline name.
     pub pipeline: String,

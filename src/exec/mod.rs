@@ -8,20 +8,22 @@ mod lazy;
 pub mod metrics;
 pub mod progress;
 mod segment;
+pub mod tasks;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
+use crate::sink::ledger::Ledger;
 use crate::sink::manifest::{Manifest, SourceManifest};
 use crate::sink::{self, Sink};
-use crate::source::units::{self, CutOptions};
+use crate::source::slices::Slice;
+use crate::source::units::{self, CutOptions, Piece};
 use crate::stage::{BuiltStage, Decider};
-use metrics::{InputStats, RunStats, StateStats};
+use metrics::{InputStats, RunStats};
 use segment::UnitState;
 
 /// Runtime knobs (CLI flags, never pipeline fields).
@@ -60,28 +62,24 @@ pub struct RunOutcome {
     pub manifest: Manifest,
 }
 
-/// Runs a plan, writing into `out_dir` (locked for the whole run).
-pub fn run(plan: &Plan, out_dir: &Path, opts: &RunOptions) -> Result<RunOutcome> {
-    let _lock = sink::lock::OutputLock::acquire(out_dir, "run")?;
-    let result = run_inner(plan, out_dir, opts);
-    if result.is_err() {
-        sink::remove_temporaries(out_dir);
-    }
-    result
+/// Runs a whole plan into `out_dir` (locked for the whole run): every slice, then finalize.
+/// With `resume`, slices an interrupted run committed are kept.
+pub fn run(plan: &Plan, out_dir: &Path, opts: &RunOptions, resume: bool) -> Result<RunOutcome> {
+    tasks::run_all(plan, out_dir, opts, resume)
 }
 
 /// An ordered stage's decider: (stage index, decider, index of its side output).
 type Slot = (usize, Box<dyn Decider>, Option<usize>);
 
 /// The ordered stages' deciders, one per segment that ends in one.
-struct Deciders {
+pub(crate) struct Deciders {
     /// Per segment: the decider of the ordered stage after it.
     by_segment: Vec<Option<Slot>>,
     budget: u64,
 }
 
 impl Deciders {
-    fn new(plan: &Plan, segments: &[crate::plan::Segment]) -> Self {
+    pub(crate) fn new(plan: &Plan, segments: &[crate::plan::Segment]) -> Self {
         let mut side = 0;
         let by_segment = segments
             .iter()
@@ -123,59 +121,81 @@ impl Deciders {
         Ok(())
     }
 
-    fn stats(&self, plan: &Plan) -> Vec<StateStats> {
-        self.by_segment
-            .iter()
-            .flatten()
-            .map(|(o, d, _)| {
-                StateStats::new(&plan.stages[*o].id, d.state_bytes(), d.state_entries())
-            })
-            .collect()
+    /// Every decider with its stage index.
+    pub(crate) fn each(&mut self) -> impl Iterator<Item = (usize, &mut Box<dyn Decider>)> {
+        self.by_segment.iter_mut().flatten().map(|(o, d, _)| (*o, d))
     }
 }
 
 /// One message from a worker: (step, seq, result).
 type Done = (usize, u64, Result<UnitState>);
 
-fn run_inner(plan: &Plan, out_dir: &Path, opts: &RunOptions) -> Result<RunOutcome> {
-    let start = Instant::now();
+/// What [`execute`] does with the units.
+pub(crate) enum Mode<'a> {
+    /// Run every step and write through the sink, committing each slice.
+    Write { sink: &'a mut Sink, ledger: &'a Ledger },
+    /// The map phase of a task split: the first segment and the ordered stage after it, with
+    /// a fresh state; each slice's delta is written to `map_dir/<slice>.bin`.
+    Map { map_dir: PathBuf, ledger: &'a Ledger },
+}
+
+/// Counters of the slice in progress (written with its commit).
+#[derive(Default)]
+struct SliceAcc {
+    input: InputStats,
+    stages: Vec<metrics::StageStats>,
+    sources: Vec<SourceManifest>,
+}
+
+/// Runs the slices `todo` (ascending) of `slices`: the producer cuts them into units, the
+/// workers run the segments, the calling thread decides in order and delivers in order.
+pub(crate) fn execute(
+    plan: &Plan,
+    out_dir: &Path,
+    opts: &RunOptions,
+    slices: &[Slice],
+    todo: &[usize],
+    deciders: &mut Deciders,
+    mut mode: Mode,
+) -> Result<()> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.max(1))
         .thread_name(|i| format!("sluice-worker-{i}"))
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))?;
-    let mut sink = Sink::new(plan, out_dir)?;
-    let want_dropped = sink.wants_dropped();
-    let total_bytes: u64 = plan.sources.iter().flat_map(|s| &s.files).map(|f| f.bytes).sum();
-    let mut progress = progress::Progress::new(total_bytes, opts.progress);
-    let mut input = InputStats {
-        files: plan.sources.iter().map(|s| s.files.len() as u64).sum(),
-        bytes: total_bytes,
-        ..Default::default()
+    let run: Vec<Slice> = todo.iter().map(|&i| slices[i].clone()).collect();
+    let Some(last_slice) = todo.last().copied() else { return Ok(()) };
+    let want_dropped = match &mode {
+        Mode::Write { sink, .. } => sink.wants_dropped(),
+        Mode::Map { .. } => false,
     };
-    let mut stage_totals = segment::empty_stage_stats(plan);
-    let mut per_source: Vec<SourceManifest> = plan
-        .sources
-        .iter()
-        .map(|s| SourceManifest {
-            name: s.config.name.clone(),
-            paths: s.config.paths.clone(),
-            weight: s.config.weight,
-            ..Default::default()
-        })
-        .collect();
+    let total_bytes: u64 = run.iter().map(Slice::bytes).sum();
+    let mut progress = progress::Progress::new(total_bytes, opts.progress);
+    let new_acc = || SliceAcc {
+        input: InputStats::default(),
+        stages: segment::empty_stage_stats(plan),
+        sources: plan
+            .sources
+            .iter()
+            .map(|s| SourceManifest { name: s.config.name.clone(), ..Default::default() })
+            .collect(),
+    };
+    let mut acc = new_acc();
     let segments = plan.segments();
-    let last_step = segments.len() - 1;
-    let mut deciders = Deciders::new(plan, &segments);
+    let last_step = match mode {
+        Mode::Write { .. } => segments.len() - 1,
+        Mode::Map { .. } => 0,
+    };
     let window = opts.window.max(1);
     let stop = AtomicBool::new(false);
     let cut = CutOptions { chunk_bytes: opts.chunk_bytes, chunk_lines: opts.chunk_lines };
 
-    let outcome: Result<()> = std::thread::scope(|scope| {
-        let (unit_tx, unit_rx) = mpsc::sync_channel::<units::Unit>(window);
+    std::thread::scope(|scope| {
+        let (unit_tx, unit_rx) = mpsc::sync_channel::<Piece>(window);
         let stop = &stop;
+        let run = &run;
         let producer = scope.spawn(move || {
-            units::cut(&plan.sources, cut, |u| {
+            units::cut(&plan.sources, run, cut, |u| {
                 !stop.load(Ordering::Relaxed) && unit_tx.send(u).is_ok()
             });
         });
@@ -186,7 +206,6 @@ fn run_inner(plan: &Plan, out_dir: &Path, opts: &RunOptions) -> Result<RunOutcom
         let mut next: Vec<u64> = vec![0; segments.len()];
         let mut seq = 0u64;
         let mut exhausted = false;
-        let mut ended = false;
         let result = pool.in_place_scope(|scope| -> Result<()> {
             let spawn = |step: usize, unit: Option<units::Unit>, mut st: UnitState| {
                 let tx = res_tx.clone();
@@ -204,27 +223,31 @@ fn run_inner(plan: &Plan, out_dir: &Path, opts: &RunOptions) -> Result<RunOutcom
                 });
             };
             loop {
-                while !ended && in_flight < window {
-                    if exhausted {
-                        // the end marker: ordered stages flush on it
-                        let st = UnitState::new(plan, seq, None);
-                        pending[0].insert(seq, Ok(st));
-                        in_flight += 1;
-                        ended = true;
-                        break;
-                    }
+                while !exhausted && in_flight < window {
                     match unit_rx.recv() {
-                        Ok(unit) => {
-                            let st = UnitState::new(plan, seq, Some(&unit));
+                        Ok(Piece::Unit(unit)) => {
+                            let st = UnitState::new(plan, seq, Some(&unit), unit.slice);
                             seq += 1;
                             spawn(0, Some(unit), st);
                             in_flight += 1;
                         }
+                        Ok(Piece::SliceEnd(s)) => {
+                            if s == last_slice {
+                                // the end-of-input marker: ordered stages flush on it
+                                let mut st = UnitState::new(plan, seq, None, s);
+                                st.end = true;
+                                pending[0].insert(seq, Ok(st));
+                                seq += 1;
+                                in_flight += 1;
+                            }
+                            let mut st = UnitState::new(plan, seq, None, s);
+                            st.slice_end = true;
+                            pending[0].insert(seq, Ok(st));
+                            seq += 1;
+                            in_flight += 1;
+                        }
                         Err(_) => exhausted = true,
                     }
-                }
-                if in_flight == 0 {
-                    return Ok(());
                 }
                 // move every unit that is next in order one step on
                 let mut moved = true;
@@ -235,36 +258,48 @@ fn run_inner(plan: &Plan, out_dir: &Path, opts: &RunOptions) -> Result<RunOutcom
                             next[step] += 1;
                             moved = true;
                             let mut st = r?;
+                            if let Some((o, d, side)) = &mut deciders.by_segment[step] {
+                                segment::decide(
+                                    plan,
+                                    *o,
+                                    d.as_mut(),
+                                    *side,
+                                    want_dropped,
+                                    &mut st,
+                                )?;
+                                deciders.check_budget(plan)?;
+                            }
                             if step < last_step {
-                                if let Some((o, d, side)) = &mut deciders.by_segment[step] {
-                                    segment::decide(
-                                        plan,
-                                        *o,
-                                        d.as_mut(),
-                                        *side,
-                                        want_dropped,
-                                        &mut st,
-                                    )?;
-                                    deciders.check_budget(plan)?;
-                                }
                                 if st.batch.is_some() {
                                     spawn(step + 1, None, st);
                                 } else {
                                     pending[step + 1].insert(st.seq, Ok(st));
                                 }
-                            } else {
-                                in_flight -= 1;
-                                deliver(
-                                    &mut sink,
-                                    st,
-                                    &mut progress,
-                                    &mut input,
-                                    &mut stage_totals,
-                                    &mut per_source,
-                                )?;
+                                continue;
+                            }
+                            in_flight -= 1;
+                            progress.advance(st.input_bytes, st.read.records);
+                            match &mut mode {
+                                Mode::Write { sink, ledger } => {
+                                    if deliver(plan, out_dir, sink, ledger, st, &mut acc)? {
+                                        acc = new_acc();
+                                    }
+                                }
+                                Mode::Map { map_dir, ledger } => {
+                                    if st.slice_end {
+                                        let (_, delta) = st.deltas.first().ok_or_else(|| {
+                                            Error::Internal("map phase without a delta".into())
+                                        })?;
+                                        let p = map_dir.join(format!("{:05}.bin", st.slice));
+                                        sink::commit::write_atomic(&p, delta, ledger)?;
+                                    }
+                                }
                             }
                         }
                     }
+                }
+                if in_flight == 0 && exhausted {
+                    return Ok(());
                 }
                 if in_flight == 0 {
                     continue;
@@ -280,50 +315,55 @@ fn run_inner(plan: &Plan, out_dir: &Path, opts: &RunOptions) -> Result<RunOutcom
         drop(unit_rx);
         producer.join().map_err(|_| Error::Internal("the reader thread panicked".into()))?;
         result
-    });
+    })?;
     progress.finish();
-    outcome?;
-    let state = deciders.stats(plan);
-    let finished = sink.finish()?;
-    let manifest = Manifest::new(plan, &finished, per_source);
-    let stats = RunStats {
-        pipeline: plan.config.name.clone(),
-        threads: opts.threads,
-        wall_seconds: start.elapsed().as_secs_f64(),
-        input,
-        stages: stage_totals,
-        state,
-        output: finished.split_stats(),
-        peak_rss_bytes: metrics::peak_rss_bytes(),
-    };
-    sink::commit(out_dir, &stats, &manifest)?;
-    Ok(RunOutcome { stats, manifest })
+    Ok(())
 }
 
-/// Hands a unit that went through every step to the sink, in input order.
+/// Hands a unit that went through every step to the sink, in input order; at a slice's end,
+/// commits the slice (and returns true).
 fn deliver(
+    plan: &Plan,
+    out_dir: &Path,
     sink: &mut Sink,
+    ledger: &Ledger,
     st: UnitState,
-    progress: &mut progress::Progress,
-    input: &mut InputStats,
-    stage_totals: &mut [metrics::StageStats],
-    per_source: &mut [SourceManifest],
-) -> Result<()> {
-    progress.advance(st.input_bytes, st.read.records);
-    input.add_read(&st.read, st.documents, st.read_seconds);
-    sink.quarantine(&st.read.bad)?;
+    acc: &mut SliceAcc,
+) -> Result<bool> {
+    let slice = st.slice;
+    acc.input.add_read(&st.read, st.documents, st.read_seconds);
+    sink.quarantine(slice, &st.read.bad)?;
     for d in &st.dropped {
-        sink.write_dropped(d)?;
+        sink.write_dropped(slice, d)?;
     }
     for (k, rows) in &st.side {
-        sink.write_side(*k, rows)?;
+        sink.write_side(slice, *k, rows)?;
     }
-    stage_totals.iter_mut().zip(&st.stages).for_each(|(a, b)| a.merge(b));
+    acc.stages.iter_mut().zip(&st.stages).for_each(|(a, b)| a.merge(b));
     if let Some(b) = &st.batch {
-        for (docs, toks) in sink.write(b)? {
-            per_source[st.source].documents += docs;
-            per_source[st.source].tokens += toks;
+        for (docs, toks) in sink.write(slice, b)? {
+            acc.sources[st.source].documents += docs;
+            acc.sources[st.source].tokens += toks;
         }
     }
-    Ok(())
+    if st.slice_end {
+        let (splits, sides) = sink.commit_slice(slice)?;
+        for (o, delta) in &st.deltas {
+            let p = sink::commit::state_path(out_dir, &plan.stages[*o].id, slice);
+            sink::commit::write_atomic(&p, delta, ledger)?;
+        }
+        let done = std::mem::take(acc);
+        let commit = sink::commit::SliceCommit {
+            slice,
+            splits,
+            sides,
+            input: done.input,
+            stages: done.stages,
+            sources: done.sources,
+            state: st.state,
+        };
+        sink::commit::write_commit(out_dir, &commit, ledger)?;
+        return Ok(true);
+    }
+    Ok(false)
 }

@@ -29,6 +29,14 @@ pub(super) struct UnitState {
     pub seq: u64,
     /// The end-of-input marker: no input, but ordered stages flush on it.
     pub end: bool,
+    /// The slice the unit belongs to.
+    pub slice: usize,
+    /// The slice's end marker: ordered stages export their state delta, the sink commits.
+    pub slice_end: bool,
+    /// State deltas the ordered stages exported at the slice's end: (stage index, bytes).
+    pub deltas: Vec<(usize, Vec<u8>)>,
+    /// State of the ordered stages at the slice's end.
+    pub state: Vec<super::metrics::StateStats>,
     /// Index of the source the unit came from.
     pub source: usize,
     /// Input bytes the unit accounts for (progress).
@@ -52,11 +60,15 @@ pub(super) struct UnitState {
 }
 
 impl UnitState {
-    /// A fresh state for a unit (or the end marker, with `unit` = None).
-    pub fn new(plan: &Plan, seq: u64, unit: Option<&units::Unit>) -> Self {
+    /// A fresh state for a unit, or (with `unit` = None) a marker of `slice`.
+    pub fn new(plan: &Plan, seq: u64, unit: Option<&units::Unit>, slice: usize) -> Self {
         UnitState {
             seq,
-            end: unit.is_none(),
+            end: false,
+            slice,
+            slice_end: false,
+            deltas: Vec::new(),
+            state: Vec::new(),
             source: unit.map_or(0, |u| u.file.source),
             input_bytes: unit.map_or(0, |u| u.input_bytes),
             read: ReadOutput::default(),
@@ -316,6 +328,14 @@ pub(super) fn decide(
             None => Some(flushed),
             Some(b) => Some(arrow::compute::concat_batches(&b.schema(), [&b, &flushed])?),
         };
+    }
+    if st.slice_end {
+        st.deltas.push((o, decider.export().map_err(|e| e.in_stage(id))?));
+        st.state.push(super::metrics::StateStats::new(
+            id,
+            decider.state_bytes(),
+            decider.state_entries(),
+        ));
     }
     s.seconds += t0.elapsed().as_secs_f64();
     Ok(())

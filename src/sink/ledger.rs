@@ -64,6 +64,19 @@ impl Ledger {
         Ok(Ledger { out_dir: out_dir.to_path_buf(), file: Mutex::new(file) })
     }
 
+    /// Opens the ledger to record more files, creating it if missing (tasks of one run share
+    /// it; each line is one small append).
+    pub fn open(out_dir: &Path) -> Result<Ledger> {
+        std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+        let path = out_dir.join(LEDGER);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(Ledger { out_dir: out_dir.to_path_buf(), file: Mutex::new(file) })
+    }
+
     /// Opens the ledger of the run in progress to record more files.
     pub fn append(out_dir: &Path) -> Result<Ledger> {
         let path = out_dir.join(LEDGER);

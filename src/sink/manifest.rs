@@ -2,7 +2,7 @@
 //! (no manifest, no dataset). It holds no wall-clock values, so identical input gives an
 //! identical manifest.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::shards::ShardInfo;
@@ -26,7 +26,7 @@ pub struct SplitManifest {
 }
 
 /// Per-source totals.
-#[derive(Debug, Serialize, Default, Clone)]
+#[derive(Debug, Serialize, Deserialize, Default, Clone)]
 pub struct SourceManifest {
     /// Source name.
     pub name: String,
@@ -41,20 +41,20 @@ pub struct SourceManifest {
 }
 
 /// The manifest.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     /// Always `sluice`.
-    pub format: &'static str,
+    pub format: String,
     /// Version of this layout.
     pub format_version: u32,
     /// Engine and version.
-    pub created_by: &'static str,
+    pub created_by: String,
     /// Pipeline name.
     pub pipeline: String,
     /// sha256 of the resolved configuration (canonical JSON).
     pub config_sha256: String,
     /// `documents` or `packed`.
-    pub layout: &'static str,
+    pub layout: String,
     /// Tokenizer facts; null for curation-only runs.
     pub tokenizer: Option<TokenizerInfo>,
     /// Column name → Arrow type.
@@ -62,7 +62,7 @@ pub struct Manifest {
     /// Packing (null: one document per row).
     pub packing: Option<serde_json::Value>,
     /// Order of documents in the shards.
-    pub order: &'static str,
+    pub order: String,
     /// How documents are assigned to splits.
     pub split_rule: serde_json::Value,
     /// Parquet writer settings.
@@ -74,8 +74,9 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Builds the manifest of a finished run.
-    pub fn new(plan: &Plan, finished: &super::Finished, sources: Vec<SourceManifest>) -> Manifest {
+    /// The manifest of `plan` without its splits and per-source counts (filled in by
+    /// `finalize` from the slices' commits).
+    pub fn template(plan: &Plan) -> Manifest {
         let cfg_json = serde_json::to_vec(&plan.config).expect("config serializes");
         let schema = super::shard_schema(plan).expect("planned schema");
         let columns = schema
@@ -85,38 +86,16 @@ impl Manifest {
             .collect();
         let tokenized = plan.tokenized();
         let o = &plan.config.output;
-        let splits = finished
-            .splits
-            .iter()
-            .map(|(name, shards, stats)| {
-                let packing = stats.packing.as_ref().map(|p| {
-                    let slots = p.rows * o.seq_len.unwrap_or(0);
-                    serde_json::json!({
-                        "rows": p.rows,
-                        "documents_split": p.documents_split,
-                        "padding_tokens": p.padding_tokens,
-                        "tokens_dropped": p.tokens_dropped,
-                        "fill_rate": if slots == 0 { 0.0 } else { p.real_tokens as f64 / slots as f64 },
-                    })
-                });
-                let m = SplitManifest {
-                    num_rows: shards.iter().map(|s| s.num_rows).sum(),
-                    num_documents: stats.documents,
-                    num_tokens: shards.iter().map(|s| s.num_tokens).sum(),
-                    packing,
-                    shards: shards.clone(),
-                };
-                (name.clone(), serde_json::to_value(m).expect("split serializes"))
-            })
-            .collect();
+        let splits = serde_json::Map::new();
+        let sources = Vec::new();
         let packed = o.layout == crate::config::Layout::Packed;
         Manifest {
-            format: "sluice",
+            format: "sluice".into(),
             format_version: 1,
-            created_by: super::shards::CREATED_BY,
+            created_by: super::shards::CREATED_BY.into(),
             pipeline: plan.config.name.clone(),
             config_sha256: crate::stage::tokenize::hex(&Sha256::digest(&cfg_json)),
-            layout: o.layout.name(),
+            layout: o.layout.name().into(),
             tokenizer: plan.tokenizer_info().cloned(),
             columns,
             packing: packed.then(|| {
@@ -127,7 +106,7 @@ impl Manifest {
                     "seq_lengths": "per row, the lengths of the document pieces in it",
                 })
             }),
-            order: "input",
+            order: "input".into(),
             split_rule: serde_json::json!({
                 "key": "origin_id (the input document's id; equal to doc_id unless a row-changing stage made copies)",
                 "hash": "xxh3_64(seed_le64 || origin_id) % 1000000",
@@ -144,6 +123,32 @@ impl Manifest {
             splits,
             sources,
         }
+    }
+
+    /// A split's entry: totals, packing figures, shards.
+    pub fn split_entry(
+        shards: Vec<ShardInfo>,
+        stats: &crate::exec::metrics::SplitStats,
+        seq_len: Option<u64>,
+    ) -> serde_json::Value {
+        let packing = stats.packing.as_ref().map(|p| {
+            let slots = p.rows * seq_len.unwrap_or(0);
+            serde_json::json!({
+                "rows": p.rows,
+                "documents_split": p.documents_split,
+                "padding_tokens": p.padding_tokens,
+                "tokens_dropped": p.tokens_dropped,
+                "fill_rate": if slots == 0 { 0.0 } else { p.real_tokens as f64 / slots as f64 },
+            })
+        });
+        let m = SplitManifest {
+            num_rows: shards.iter().map(|s| s.num_rows).sum(),
+            num_documents: stats.documents,
+            num_tokens: shards.iter().map(|s| s.num_tokens).sum(),
+            packing,
+            shards,
+        };
+        serde_json::to_value(m).expect("split serializes")
     }
 
     /// Pretty JSON.

@@ -4,13 +4,13 @@
 //! `quarantine/`, and those the stages declare at plan time, such as `duplicates/`); and the
 //! commit: `stats.json`, then `manifest.json` last (no manifest, no dataset).
 
+pub mod commit;
 pub mod ledger;
 pub mod lock;
 pub mod manifest;
 pub mod packed;
 pub mod shards;
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,14 +21,14 @@ use parquet::arrow::ArrowWriter;
 
 use crate::config::Layout;
 use crate::error::{Error, Result};
-use crate::exec::metrics::{RunStats, SplitStats};
+use crate::exec::metrics::SplitStats;
 use crate::plan::Plan;
 use crate::source::BadRecord;
 use crate::stage::tokenize::{INPUT_IDS, NUM_TOKENS};
 use crate::stage::{ID, ORIGIN_ID, SOURCE, TEXT};
 use ledger::Ledger;
-use manifest::Manifest;
 use packed::Packer;
+use serde::{Deserialize, Serialize};
 use shards::{HashingFile, ShardInfo, SplitWriter};
 
 /// Name of the document-id column in tokenized shards.
@@ -120,37 +120,39 @@ pub fn pad_id(plan: &Plan) -> i32 {
         .unwrap_or(0)
 }
 
-/// A side output: one Parquet file written under a temporary name, renamed when complete.
+/// A side output part: one Parquet file per slice, written under a temporary name and
+/// renamed to its committed name when the slice commits.
 struct SideWriter {
     writer: ArrowWriter<HashingFile>,
     tmp: PathBuf,
-    dest: PathBuf,
+    rows: u64,
 }
 
 impl SideWriter {
     fn new(
         out_dir: &Path,
         kind: &str,
-        name: &str,
+        stem: &str,
         schema: SchemaRef,
         dict: &[&str],
         ledger: &Ledger,
     ) -> Result<Self> {
         let dir = out_dir.join(kind);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let tmp = dir.join(format!(".{name}.parquet.tmp"));
-        let dest = dir.join(format!("{name}.parquet"));
+        let tmp = dir.join(format!(".{stem}.parquet.tmp"));
         ledger.record(&tmp)?;
-        ledger.record(&dest)?;
         let props = shards::writer_properties(dict, Vec::new())?;
         let writer = ArrowWriter::try_new(HashingFile::create(&tmp)?, schema, Some(props))?;
-        Ok(SideWriter { writer, tmp, dest })
+        Ok(SideWriter { writer, tmp, rows: 0 })
     }
 
-    fn finish(mut self) -> Result<()> {
+    fn finish(mut self, out_dir: &Path, rel: String, ledger: &Ledger) -> Result<SidePart> {
         self.writer.finish()?;
         self.writer.inner_mut().finish(&self.tmp)?;
-        std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e))
+        let dest = out_dir.join(&rel);
+        ledger.record(&dest)?;
+        std::fs::rename(&self.tmp, &dest).map_err(|e| Error::io(&dest, e))?;
+        Ok(SidePart { kind: String::new(), name: String::new(), path: rel, rows: self.rows })
     }
 }
 
@@ -165,7 +167,7 @@ pub fn dropped_schema() -> SchemaRef {
     ]))
 }
 
-/// One split's writer, with its packer in the packed layout.
+/// One split's writer for the slice in progress, with its packer in the packed layout.
 struct SplitOut {
     name: &'static str,
     writer: SplitWriter,
@@ -173,113 +175,140 @@ struct SplitOut {
     stats: SplitStats,
 }
 
-/// Writes the output of a run.
+/// One committed part of a side output (a slice's rows of `dropped/`, `duplicates/<id>`,
+/// `quarantine/`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SidePart {
+    /// `dropped`, `duplicates`, `quarantine`.
+    pub kind: String,
+    /// File stem of the final files (`dropped`, the stage id, `bad_records`).
+    pub name: String,
+    /// Committed path, relative to the output directory.
+    pub path: String,
+    /// Rows (records) in it.
+    pub rows: u64,
+}
+
+/// One split's committed part of a slice.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SplitPart {
+    /// Split name.
+    pub name: String,
+    /// Committed shards, in order (paths relative to the output directory).
+    pub shards: Vec<ShardInfo>,
+    /// Counters.
+    pub stats: SplitStats,
+}
+
+/// The writers of the slice in progress.
+struct SliceOut {
+    slice: usize,
+    splits: Vec<SplitOut>,
+    dropped: Option<SideWriter>,
+    sides: Vec<Option<SideWriter>>,
+    quarantine: Option<(std::io::BufWriter<std::fs::File>, PathBuf, u64)>,
+}
+
+/// Writes the output of a run, one slice at a time.
 pub struct Sink {
     out_dir: PathBuf,
     seed: u64,
     fraction: f64,
     columns: Vec<(String, String)>,
     schema: SchemaRef,
-    splits: Vec<SplitOut>,
-    dropped: Option<SideWriter>,
-    sides: Vec<SideWriter>,
-    quarantine: Option<(std::io::BufWriter<std::fs::File>, PathBuf, PathBuf)>,
-    quarantined: u64,
+    shard_schema: SchemaRef,
+    props: parquet::file::properties::WriterProperties,
+    tokenized: bool,
+    write_dropped: bool,
+    output: crate::config::OutputConfig,
+    pad_id: i32,
+    side_outputs: Vec<crate::stage::SideOutput>,
     ledger: Arc<Ledger>,
+    cur: Option<SliceOut>,
 }
 
-/// What the sink wrote, per split.
-pub struct Finished {
-    /// (split name, shards, counters), in manifest order.
-    pub splits: Vec<(String, Vec<ShardInfo>, SplitStats)>,
-}
-
-impl Finished {
-    /// Counters per split, for `stats.json`.
-    pub fn split_stats(&self) -> BTreeMap<String, SplitStats> {
-        self.splits.iter().map(|(n, _, s)| (n.clone(), s.clone())).collect()
-    }
+/// Committed name of shard `k` of `split` in `slice`.
+pub fn part_name(split: &str, slice: usize, k: usize) -> String {
+    format!("{split}/.part-{slice:05}-{k:03}.parquet")
 }
 
 impl Sink {
-    /// Prepares the output directory for `plan`: deletes the files the last run recorded in
-    /// its ledger (and only those) and opens the writers.
-    pub fn new(plan: &Plan, out_dir: &Path) -> Result<Sink> {
-        let ledger = Arc::new(Ledger::start(out_dir)?);
+    /// A sink for `plan` writing into `out_dir`, recording every file in `ledger`.
+    pub fn new(plan: &Plan, out_dir: &Path, ledger: Arc<Ledger>) -> Result<Sink> {
         let o = &plan.config.output;
-        let columns = output_columns(plan)?;
-        let doc_schema = document_schema(plan)?;
-        let schema = shard_schema(plan)?;
         let tokenized = plan.tokenized();
         let dict: Vec<&str> = match o.layout {
             Layout::Packed => vec![],
             Layout::Documents if tokenized => vec![DOC_ID, SOURCE],
             Layout::Documents => vec![SOURCE],
         };
-        let props = shards::writer_properties(&dict, Vec::new())?;
-        let splits = SPLITS
-            .iter()
-            .map(|s| SplitOut {
-                name: s,
-                writer: SplitWriter::new(
-                    s,
-                    out_dir,
-                    Arc::clone(&schema),
-                    props.clone(),
-                    tokenized.then(|| NUM_TOKENS.to_string()),
-                    TEXT.to_string(),
-                    if tokenized { o.shard_tokens } else { o.shard_text_bytes },
-                    if tokenized { o.row_group_tokens } else { o.row_group_text_bytes },
-                    Arc::clone(&ledger),
-                ),
-                packer: (o.layout == Layout::Packed).then(|| {
-                    Packer::new(
-                        o.seq_len.unwrap_or(1) as usize,
-                        pad_id(plan),
-                        o.drop_last,
-                        Arc::clone(&schema),
-                    )
-                }),
-                stats: SplitStats::default(),
-            })
-            .collect();
-        let dropped = o
-            .write_dropped
-            .then(|| {
-                SideWriter::new(
-                    out_dir,
-                    "dropped",
-                    "dropped",
-                    dropped_schema(),
-                    &["stage", "reason", SOURCE],
-                    &ledger,
-                )
-            })
-            .transpose()?;
-        let sides = plan
-            .side_outputs
-            .iter()
-            .map(|s| {
-                SideWriter::new(out_dir, s.kind, &s.name, Arc::clone(&s.schema), &[SOURCE], &ledger)
-            })
-            .collect::<Result<_>>()?;
         Ok(Sink {
             out_dir: out_dir.to_path_buf(),
             seed: plan.config.seed,
             fraction: o.validation_fraction,
-            columns,
-            schema: doc_schema,
-            splits,
-            dropped,
-            sides,
-            quarantine: None,
-            quarantined: 0,
+            columns: output_columns(plan)?,
+            schema: document_schema(plan)?,
+            shard_schema: shard_schema(plan)?,
+            props: shards::writer_properties(&dict, Vec::new())?,
+            tokenized,
+            write_dropped: o.write_dropped,
+            output: o.clone(),
+            pad_id: pad_id(plan),
+            side_outputs: plan.side_outputs.clone(),
             ledger,
+            cur: None,
         })
     }
 
-    /// Writes kept documents; returns (documents, tokens) per split.
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<Vec<(u64, u64)>> {
+    /// The writers of `slice`, opened on first use.
+    fn at(&mut self, slice: usize) -> Result<&mut SliceOut> {
+        if self.cur.as_ref().is_some_and(|c| c.slice != slice) {
+            return Err(Error::Internal(format!(
+                "slice {slice} written before the last one committed"
+            )));
+        }
+        if self.cur.is_none() {
+            let o = &self.output;
+            let splits = SPLITS
+                .iter()
+                .map(|s| SplitOut {
+                    name: s,
+                    writer: SplitWriter::new(
+                        s,
+                        &self.out_dir,
+                        Arc::clone(&self.shard_schema),
+                        self.props.clone(),
+                        self.tokenized.then(|| NUM_TOKENS.to_string()),
+                        TEXT.to_string(),
+                        if self.tokenized { o.shard_tokens } else { o.shard_text_bytes },
+                        if self.tokenized { o.row_group_tokens } else { o.row_group_text_bytes },
+                        Arc::clone(&self.ledger),
+                        format!("{s}-{slice:05}-"),
+                    ),
+                    packer: (o.layout == Layout::Packed).then(|| {
+                        Packer::new(
+                            o.seq_len.unwrap_or(1) as usize,
+                            self.pad_id,
+                            o.drop_last,
+                            Arc::clone(&self.shard_schema),
+                        )
+                    }),
+                    stats: SplitStats::default(),
+                })
+                .collect();
+            self.cur = Some(SliceOut {
+                slice,
+                splits,
+                dropped: None,
+                sides: self.side_outputs.iter().map(|_| None).collect(),
+                quarantine: None,
+            });
+        }
+        Ok(self.cur.as_mut().expect("just opened"))
+    }
+
+    /// Writes kept documents of `slice`; returns (documents, tokens) per split.
+    pub fn write(&mut self, slice: usize, batch: &RecordBatch) -> Result<Vec<(u64, u64)>> {
         let cols: Vec<ArrayRef> = self
             .columns
             .iter()
@@ -294,10 +323,10 @@ impl Sink {
         // the split is decided on the origin key, so every copy of a document goes with it
         let key = if batch.column_by_name(ORIGIN_ID).is_some() { ORIGIN_ID } else { ID };
         let ids = crate::stage::string_column(batch, key)?;
-        let val: BooleanArray = ids
-            .iter()
-            .map(|id| Some(is_validation(self.seed, id.unwrap_or(""), self.fraction)))
-            .collect();
+        let (seed, fraction) = (self.seed, self.fraction);
+        let val: BooleanArray =
+            ids.iter().map(|id| Some(is_validation(seed, id.unwrap_or(""), fraction))).collect();
+        let cur = self.at(slice)?;
         let mut counts = vec![(0, 0); SPLITS.len()];
         for (i, mask) in [arrow::compute::not(&val)?, val].iter().enumerate() {
             let part = if mask.true_count() == batch.num_rows() {
@@ -317,7 +346,7 @@ impl Sink {
                 })
                 .unwrap_or(0);
             counts[i] = (part.num_rows() as u64, tokens);
-            let split = &mut self.splits[i];
+            let split = &mut cur.splits[i];
             split.stats.documents += part.num_rows() as u64;
             split.stats.tokens += tokens;
             match &mut split.packer {
@@ -336,55 +365,87 @@ impl Sink {
         Ok(counts)
     }
 
-    /// Writes documents dropped by `stage` with their reasons (only when enabled).
-    pub fn write_dropped(&mut self, batch: &RecordBatch) -> Result<()> {
-        if let Some(d) = &mut self.dropped {
-            d.writer.write(batch)?;
+    /// Writes documents dropped by a stage with their reasons (only when enabled).
+    pub fn write_dropped(&mut self, slice: usize, batch: &RecordBatch) -> Result<()> {
+        if !self.write_dropped || batch.num_rows() == 0 {
+            return Ok(());
         }
+        let (out_dir, ledger) = (self.out_dir.clone(), Arc::clone(&self.ledger));
+        let cur = self.at(slice)?;
+        if cur.dropped.is_none() {
+            let stem = format!("dropped-{slice:05}");
+            let dict = ["stage", "reason", SOURCE];
+            cur.dropped = Some(SideWriter::new(
+                &out_dir,
+                "dropped",
+                &stem,
+                dropped_schema(),
+                &dict,
+                &ledger,
+            )?);
+        }
+        let w = cur.dropped.as_mut().expect("just opened");
+        w.rows += batch.num_rows() as u64;
+        w.writer.write(batch)?;
         Ok(())
     }
 
     /// Writes rows of the `k`-th declared side output (`plan.side_outputs[k]`).
-    pub fn write_side(&mut self, k: usize, batch: &RecordBatch) -> Result<()> {
-        let w =
-            self.sides.get_mut(k).ok_or_else(|| Error::Internal(format!("no side output {k}")))?;
+    pub fn write_side(&mut self, slice: usize, k: usize, batch: &RecordBatch) -> Result<()> {
+        let spec = self
+            .side_outputs
+            .get(k)
+            .cloned()
+            .ok_or_else(|| Error::Internal(format!("no side output {k}")))?;
+        let (out_dir, ledger) = (self.out_dir.clone(), Arc::clone(&self.ledger));
+        let cur = self.at(slice)?;
+        if cur.sides[k].is_none() {
+            let stem = format!("{}-{slice:05}", spec.name);
+            cur.sides[k] =
+                Some(SideWriter::new(&out_dir, spec.kind, &stem, spec.schema, &[SOURCE], &ledger)?);
+        }
+        let w = cur.sides[k].as_mut().expect("just opened");
+        w.rows += batch.num_rows() as u64;
         w.writer.write(batch)?;
         Ok(())
     }
 
     /// True when dropped documents are collected.
     pub fn wants_dropped(&self) -> bool {
-        self.dropped.is_some()
+        self.write_dropped
     }
 
-    /// Appends bad records to `quarantine/bad_records.jsonl`.
-    pub fn quarantine(&mut self, bad: &[BadRecord]) -> Result<()> {
+    /// Appends bad records to the slice's part of `quarantine/bad_records.jsonl`.
+    pub fn quarantine(&mut self, slice: usize, bad: &[BadRecord]) -> Result<()> {
         if bad.is_empty() {
             return Ok(());
         }
-        if self.quarantine.is_none() {
-            let dir = self.out_dir.join("quarantine");
+        let (out_dir, ledger) = (self.out_dir.clone(), Arc::clone(&self.ledger));
+        let cur = self.at(slice)?;
+        if cur.quarantine.is_none() {
+            let dir = out_dir.join("quarantine");
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-            let tmp = dir.join(".bad_records.jsonl.tmp");
-            let dest = dir.join("bad_records.jsonl");
-            self.ledger.record(&tmp)?;
-            self.ledger.record(&dest)?;
+            let tmp = dir.join(format!(".bad_records-{slice:05}.jsonl.tmp"));
+            ledger.record(&tmp)?;
             let f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            self.quarantine = Some((std::io::BufWriter::new(f), tmp, dest));
+            cur.quarantine = Some((std::io::BufWriter::new(f), tmp, 0));
         }
-        let (w, tmp, _) = self.quarantine.as_mut().expect("just opened");
+        let (w, tmp, n) = cur.quarantine.as_mut().expect("just opened");
         for b in bad {
             let line = serde_json::to_string(b).map_err(|e| Error::Internal(e.to_string()))?;
             writeln!(w, "{line}").map_err(|e| Error::io(tmp.clone(), e))?;
-            self.quarantined += b.records;
+            *n += b.records;
         }
         Ok(())
     }
 
-    /// Flushes the packers, closes every writer and renames files to their final names.
-    pub fn finish(self) -> Result<Finished> {
+    /// Closes the slice's writers (flushing the packers: the last row of a slice is padded or
+    /// dropped) and renames its files to their committed names; returns what it wrote.
+    pub fn commit_slice(&mut self, slice: usize) -> Result<(Vec<SplitPart>, Vec<SidePart>)> {
+        self.at(slice)?;
+        let cur = self.cur.take().expect("opened");
         let mut splits = Vec::new();
-        for mut s in self.splits {
+        for mut s in cur.splits {
             if let Some(p) = s.packer.take() {
                 let (last, stats) = p.finish()?;
                 if let Some(rows) = last {
@@ -393,42 +454,42 @@ impl Sink {
                 }
                 s.stats.packing = Some(stats);
             }
-            let shards = s.writer.finish()?;
+            let name = s.name;
+            let shards = s.writer.finish(|k| part_name(name, slice, k))?;
             s.stats.shards = shards.len() as u64;
-            splits.push((s.name.to_string(), shards, s.stats));
+            splits.push(SplitPart { name: name.to_string(), shards, stats: s.stats });
         }
-        if let Some(d) = self.dropped {
-            d.finish()?;
+        let mut sides = Vec::new();
+        if let Some(d) = cur.dropped {
+            let mut p =
+                d.finish(&self.out_dir, format!("dropped/.part-{slice:05}.parquet"), &self.ledger)?;
+            (p.kind, p.name) = ("dropped".into(), "dropped".into());
+            sides.push(p);
         }
-        for w in self.sides {
-            w.finish()?;
+        for (spec, w) in self.side_outputs.iter().zip(cur.sides) {
+            if let Some(w) = w {
+                let rel = format!("{}/.part-{}-{slice:05}.parquet", spec.kind, spec.name);
+                let mut p = w.finish(&self.out_dir, rel, &self.ledger)?;
+                (p.kind, p.name) = (spec.kind.to_string(), spec.name.clone());
+                sides.push(p);
+            }
         }
-        if let Some((mut w, tmp, dest)) = self.quarantine {
+        if let Some((mut w, tmp, rows)) = cur.quarantine {
             w.flush().map_err(|e| Error::io(&tmp, e))?;
             drop(w);
+            let rel = format!("quarantine/.part-{slice:05}.jsonl");
+            let dest = self.out_dir.join(&rel);
+            self.ledger.record(&dest)?;
             std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
+            sides.push(SidePart {
+                kind: "quarantine".into(),
+                name: "bad_records".into(),
+                path: rel,
+                rows,
+            });
         }
-        Ok(Finished { splits })
+        Ok((splits, sides))
     }
-}
-
-/// Writes `stats.json`, then `manifest.json` last (under a temporary name, renamed): the
-/// commit point of a run.
-pub fn commit(out_dir: &Path, stats: &RunStats, manifest: &Manifest) -> Result<()> {
-    let ledger = Ledger::append(out_dir)?;
-    let stats_path = out_dir.join("stats.json");
-    ledger.record(&stats_path)?;
-    std::fs::write(
-        &stats_path,
-        serde_json::to_string_pretty(stats).expect("stats serialize") + "\n",
-    )
-    .map_err(|e| Error::io(&stats_path, e))?;
-    let tmp = out_dir.join(".manifest.json.tmp");
-    let dest = out_dir.join("manifest.json");
-    ledger.record(&tmp)?;
-    ledger.record(&dest)?;
-    std::fs::write(&tmp, manifest.to_json()).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))
 }
 
 /// The columns of a batch that [`dropped_rows`] reads.
@@ -460,11 +521,14 @@ pub fn dropped_rows(
 }
 
 /// Removes temporary files left by a failed run.
-pub fn remove_temporaries(out_dir: &Path) {
+/// (Temporary names carry the slice; siblings' files are left alone.)
+pub fn remove_temporaries(out_dir: &Path, slices: &[usize]) {
+    let tags: Vec<String> = slices.iter().map(|s| format!("-{s:05}")).collect();
     for sub in ledger::OUTPUT_DIRS {
         if let Ok(entries) = std::fs::read_dir(out_dir.join(sub)) {
             for e in entries.flatten() {
-                if e.file_name().to_string_lossy().ends_with(".tmp") {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".tmp") && tags.iter().any(|t| name.contains(t.as_str())) {
                     let _ = std::fs::remove_file(e.path());
                 }
             }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, Int32Array, ListArray, RecordBatch};
 use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::stage::tokenize::{INPUT_IDS, NUM_TOKENS, input_ids_field};
@@ -52,7 +52,7 @@ pub fn packed_schema(meta: HashMap<String, String>) -> SchemaRef {
 }
 
 /// Totals of a packing run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PackStats {
     /// Rows written (full rows plus a padded last row, if kept).
     pub rows: u64,

@@ -16,7 +16,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ledger::Ledger;
@@ -78,7 +78,7 @@ pub fn writer_properties(
 }
 
 /// One finished shard, as listed in the manifest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShardInfo {
     /// Path relative to the output directory.
     pub path: String,
@@ -111,6 +111,8 @@ pub struct SplitWriter {
     shard_budget: u64,
     row_group_budget: u64,
     ledger: Arc<Ledger>,
+    /// Start of the temporary shard names (unique per slice).
+    tmp_prefix: String,
     writer: Option<(ArrowWriter<HashingFile>, PathBuf)>,
     shard_weight: u64,
     row_group_weight: u64,
@@ -135,6 +137,7 @@ impl SplitWriter {
         shard_budget: u64,
         row_group_budget: u64,
         ledger: Arc<Ledger>,
+        tmp_prefix: String,
     ) -> Self {
         SplitWriter {
             split: split.to_string(),
@@ -146,6 +149,7 @@ impl SplitWriter {
             shard_budget,
             row_group_budget,
             ledger,
+            tmp_prefix,
             writer: None,
             shard_weight: 0,
             row_group_weight: 0,
@@ -230,7 +234,7 @@ impl SplitWriter {
             let dir = self.out_dir.join(&self.split);
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
             let path =
-                dir.join(format!(".{}-{:05}.parquet.tmp", self.split, self.tmp_shards.len()));
+                dir.join(format!(".{}{:03}.parquet.tmp", self.tmp_prefix, self.tmp_shards.len()));
             self.ledger.record(&path)?;
             let f = HashingFile::create(&path)?;
             let w = ArrowWriter::try_new(f, Arc::clone(&self.schema), Some(self.props.clone()))?;
@@ -272,14 +276,14 @@ impl SplitWriter {
         Ok(())
     }
 
-    /// Closes the last shard and renames every shard to its final name.
-    pub fn finish(mut self) -> Result<Vec<ShardInfo>> {
+    /// Closes the last shard and renames every shard `k` to `name(k)` (relative to the output
+    /// directory).
+    pub fn finish(mut self, name: impl Fn(usize) -> String) -> Result<Vec<ShardInfo>> {
         self.close_shard()?;
         let n = self.tmp_shards.len();
         let mut out = Vec::with_capacity(n);
         for (i, (tmp, mut info)) in self.tmp_shards.into_iter().enumerate() {
-            let name = format!("{}-{:05}-of-{:05}.parquet", self.split, i, n);
-            let rel = format!("{}/{}", self.split, name);
+            let rel = name(i);
             let dest = self.out_dir.join(&rel);
             self.ledger.record(&dest)?;
             std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;

@@ -318,7 +318,7 @@ pub enum Cut {
 }
 
 impl Chunker {
-    /// Starts cutting `reader`.
+    /// Starts cutting `reader`, a whole file.
     pub fn new(reader: Box<dyn BufRead + Send>, max_bytes: usize, max_lines: usize) -> Self {
         Chunker {
             reader,
@@ -328,6 +328,21 @@ impl Chunker {
             done: false,
             any_record: false,
             pending: None,
+        }
+    }
+
+    /// Starts cutting `reader`, a range of a file whose first line is `first_line`; an empty
+    /// range is not an empty file.
+    pub fn range(
+        reader: Box<dyn BufRead + Send>,
+        first_line: u64,
+        max_bytes: usize,
+        max_lines: usize,
+    ) -> Self {
+        Chunker {
+            next_line: first_line,
+            any_record: true,
+            ..Self::new(reader, max_bytes, max_lines)
         }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod jsonl;
 pub mod parquet;
+pub mod slices;
 pub mod units;
 
 use std::path::PathBuf;

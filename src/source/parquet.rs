@@ -28,6 +28,12 @@ pub fn row_groups(file: &InputFile) -> Result<Vec<u64>> {
     Ok(b.metadata().row_groups().iter().map(|rg| rg.num_rows() as u64).collect())
 }
 
+/// Compressed bytes of every row group of a file (read from the footer).
+pub fn row_group_bytes(file: &InputFile) -> Result<Vec<u64>> {
+    let b = builder(file)?;
+    Ok(b.metadata().row_groups().iter().map(|rg| rg.compressed_size().max(0) as u64).collect())
+}
+
 /// Reads row group `index` (whose first row is `first_row`, 0-based) into a document batch.
 pub fn read_row_group(
     file: &InputFile,

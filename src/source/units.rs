@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::datatypes::SchemaRef;
 
+use super::slices::{self, Range, Slice};
 use super::{BadRecord, InputFile, PlannedSource, ReadOutput, jsonl, parquet};
 use crate::config::SourceFormat;
 use crate::error::Result;
@@ -31,6 +32,8 @@ pub enum UnitKind {
 
 /// One unit of input, in the order the files are read.
 pub struct Unit {
+    /// The slice it belongs to.
+    pub slice: usize,
     /// Input file.
     pub file: Arc<InputFile>,
     /// What to read.
@@ -59,89 +62,114 @@ fn failure(file: &InputFile, kind: &'static str, line: Option<u64>, message: Str
     })
 }
 
-/// Cuts the files of `sources` into units, in order, handing each to `send`; stops early when
-/// `send` returns false.
-pub fn cut(sources: &[PlannedSource], opts: CutOptions, mut send: impl FnMut(Unit) -> bool) {
-    let mut send = |file: &Arc<InputFile>, kind: UnitKind, input_bytes: u64| -> bool {
-        send(Unit { file: Arc::clone(file), kind, input_bytes })
-    };
-    for s in sources {
-        for file in &s.files {
-            match file.format {
-                SourceFormat::Jsonl => {
-                    let count = Arc::new(AtomicU64::new(0));
-                    let reader = match jsonl::open(file, Arc::clone(&count)) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            let k =
-                                failure(file, "unreadable_file", None, format!("cannot open: {e}"));
-                            if !send(file, k, file.bytes) {
-                                return;
-                            }
-                            continue;
-                        }
-                    };
-                    let mut last = 0;
-                    for c in jsonl::Chunker::new(reader, opts.chunk_bytes, opts.chunk_lines) {
-                        let now = count.load(Ordering::Relaxed).min(file.bytes);
-                        let bytes = now - last;
-                        last = now;
-                        let kind = match c {
-                            jsonl::Cut::Chunk(c) => UnitKind::Lines(c),
-                            jsonl::Cut::Failed { line, message } => {
-                                failure(file, "truncated_file", Some(line), message)
-                            }
-                            jsonl::Cut::Empty => failure(
-                                file,
-                                "empty_file",
-                                None,
-                                "the file holds no records".into(),
-                            ),
-                        };
-                        if !send(file, kind, bytes) {
-                            return;
-                        }
-                    }
-                    // Compressed bytes read after the last chunk (trailers, buffering) still
-                    // count towards the progress bar: an empty unit carries them.
-                    let rest = file.bytes.saturating_sub(last);
-                    let empty = jsonl::Chunk { data: Vec::new(), first_line: 0 };
-                    if rest > 0 && !send(file, UnitKind::Lines(empty), rest) {
-                        return;
-                    }
-                }
-                SourceFormat::Parquet => match parquet::row_groups(file) {
-                    Ok(groups) if groups.is_empty() || groups.iter().all(|&n| n == 0) => {
-                        let k = failure(
-                            file,
-                            "empty_file",
-                            None,
-                            "the Parquet file holds no rows".into(),
-                        );
-                        if !send(file, k, file.bytes) {
-                            return;
-                        }
-                    }
-                    Ok(groups) => {
-                        let mut first_row = 0;
-                        let per = file.bytes / groups.len() as u64;
-                        for (index, rows) in groups.iter().enumerate() {
-                            let kind = UnitKind::RowGroup { index, first_row, rows: *rows };
-                            if !send(file, kind, per) {
-                                return;
-                            }
-                            first_row += rows;
-                        }
-                    }
-                    Err(e) => {
-                        let k = failure(file, "corrupt_file", None, e.to_string());
-                        if !send(file, k, file.bytes) {
-                            return;
-                        }
-                    }
-                },
+/// What the producer hands the executor: units, and after each slice's units, its end.
+pub enum Piece {
+    /// A unit to read.
+    Unit(Unit),
+    /// Every unit of this slice was handed out.
+    SliceEnd(usize),
+}
+
+/// Cuts the parts of `slices` into units, in order, handing each to `send` and a
+/// [`Piece::SliceEnd`] after each slice; stops early when `send` returns false.
+pub fn cut(
+    sources: &[PlannedSource],
+    slices: &[Slice],
+    opts: CutOptions,
+    mut send: impl FnMut(Piece) -> bool,
+) {
+    for slice in slices {
+        for part in &slice.parts {
+            let file = &sources[part.source].files[part.file];
+            if !cut_part(slice.index, file, &part.range, part.bytes, opts, &mut send) {
+                return;
             }
         }
+        if !send(Piece::SliceEnd(slice.index)) {
+            return;
+        }
+    }
+}
+
+fn cut_part(
+    slice: usize,
+    file: &Arc<InputFile>,
+    range: &Range,
+    part_bytes: u64,
+    opts: CutOptions,
+    send: &mut impl FnMut(Piece) -> bool,
+) -> bool {
+    let mut send = |kind: UnitKind, input_bytes: u64| -> bool {
+        send(Piece::Unit(Unit { slice, file: Arc::clone(file), kind, input_bytes }))
+    };
+    match file.format {
+        SourceFormat::Jsonl => {
+            let count = Arc::new(AtomicU64::new(0));
+            let opened = match range {
+                Range::Bytes { start, end } => {
+                    slices::LineRange::open(file, *start, *end, Arc::clone(&count)).map(|(r, l)| {
+                        let r: Box<dyn std::io::BufRead + Send> =
+                            Box::new(std::io::BufReader::with_capacity(1 << 20, r));
+                        jsonl::Chunker::range(r, l, opts.chunk_bytes, opts.chunk_lines)
+                    })
+                }
+                _ => jsonl::open(file, Arc::clone(&count))
+                    .map(|r| jsonl::Chunker::new(r, opts.chunk_bytes, opts.chunk_lines)),
+            };
+            let chunker = match opened {
+                Ok(c) => c,
+                Err(e) => {
+                    let k = failure(file, "unreadable_file", None, format!("cannot open: {e}"));
+                    return send(k, part_bytes);
+                }
+            };
+            let mut last = 0;
+            for c in chunker {
+                let now = count.load(Ordering::Relaxed).min(part_bytes);
+                let bytes = now.saturating_sub(last);
+                last = now;
+                let kind = match c {
+                    jsonl::Cut::Chunk(c) => UnitKind::Lines(c),
+                    jsonl::Cut::Failed { line, message } => {
+                        failure(file, "truncated_file", Some(line), message)
+                    }
+                    jsonl::Cut::Empty => {
+                        failure(file, "empty_file", None, "the file holds no records".into())
+                    }
+                };
+                if !send(kind, bytes) {
+                    return false;
+                }
+            }
+            // Compressed bytes read after the last chunk (trailers, buffering) still count
+            // towards the progress bar: an empty unit carries them.
+            let rest = part_bytes.saturating_sub(last);
+            let empty = jsonl::Chunk { data: Vec::new(), first_line: 0 };
+            rest == 0 || send(UnitKind::Lines(empty), rest)
+        }
+        SourceFormat::Parquet => match parquet::row_groups(file) {
+            Ok(groups) if groups.is_empty() || groups.iter().all(|&n| n == 0) => {
+                let k = failure(file, "empty_file", None, "the Parquet file holds no rows".into());
+                send(k, part_bytes)
+            }
+            Ok(groups) => {
+                let (start, end) = match range {
+                    Range::RowGroups { start, end } => (*start, (*end).min(groups.len())),
+                    _ => (0, groups.len()),
+                };
+                let mut first_row: u64 = groups[..start].iter().sum();
+                let per = part_bytes / (end - start).max(1) as u64;
+                for (index, rows) in groups.iter().enumerate().take(end).skip(start) {
+                    let kind = UnitKind::RowGroup { index, first_row, rows: *rows };
+                    if !send(kind, per) {
+                        return false;
+                    }
+                    first_row += rows;
+                }
+                true
+            }
+            Err(e) => send(failure(file, "corrupt_file", None, e.to_string()), part_bytes),
+        },
     }
 }
 

@@ -253,11 +253,47 @@ impl Hasher for KeyHasher {
 struct Seen {
     first: HashMap<u128, u64, BuildHasherDefault<KeyHasher>>,
     ids: Vec<u8>,
+    /// Keys added since the last export, in order.
+    fresh: Vec<u128>,
 }
 
 const LEN_BITS: u32 = 24;
 
+/// Reads a delta: (key, survivor id) entries, each 16 bytes of key (little endian), a u32
+/// length and the id bytes.
+fn entries(delta: &[u8]) -> Result<Vec<(u128, &[u8])>> {
+    let bad = || Error::Internal("exact_dedup: a state file is truncated or corrupt".into());
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < delta.len() {
+        let key = u128::from_le_bytes(
+            delta.get(at..at + 16).ok_or_else(bad)?.try_into().map_err(|_| bad())?,
+        );
+        let len = u32::from_le_bytes(
+            delta.get(at + 16..at + 20).ok_or_else(bad)?.try_into().map_err(|_| bad())?,
+        ) as usize;
+        let id = delta.get(at + 20..at + 20 + len).ok_or_else(bad)?;
+        out.push((key, id));
+        at += 20 + len;
+    }
+    Ok(out)
+}
+
+fn push_entry(out: &mut Vec<u8>, key: u128, id: &[u8]) {
+    out.extend_from_slice(&key.to_le_bytes());
+    out.extend_from_slice(&(id.len() as u32).to_le_bytes());
+    out.extend_from_slice(id);
+}
+
 impl Seen {
+    fn insert(&mut self, key: u128, id: &[u8]) {
+        let id = &id[..id.len().min((1 << LEN_BITS) - 1)];
+        let slot = ((self.ids.len() as u64) << LEN_BITS) | id.len() as u64;
+        self.ids.extend_from_slice(id);
+        self.first.insert(key, slot);
+        self.fresh.push(key);
+    }
+
     fn survivor(&self, slot: u64) -> &str {
         let start = (slot >> LEN_BITS) as usize;
         let len = (slot & ((1 << LEN_BITS) - 1)) as usize;
@@ -288,11 +324,7 @@ impl Decider for Seen {
                     dup_of.append_value(self.survivor(slot));
                 }
                 None => {
-                    let id = ids.value(i).as_bytes();
-                    let id = &id[..id.len().min((1 << LEN_BITS) - 1)];
-                    let slot = ((self.ids.len() as u64) << LEN_BITS) | id.len() as u64;
-                    self.ids.extend_from_slice(id);
-                    self.first.insert(*key, slot);
+                    self.insert(*key, ids.value(i).as_bytes());
                     reasons.push(None);
                 }
             }
@@ -317,11 +349,42 @@ impl Decider for Seen {
         // 16-byte key, an 8-byte slot and one control byte
         let cap = self.first.capacity() as u64;
         let buckets = if cap == 0 { 0 } else { (cap * 8 / 7).next_power_of_two() };
-        buckets * 25 + self.ids.capacity() as u64
+        buckets * 25 + self.ids.capacity() as u64 + self.fresh.capacity() as u64 * 16
     }
 
     fn state_entries(&self) -> u64 {
         self.first.len() as u64
+    }
+
+    fn export(&mut self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for key in std::mem::take(&mut self.fresh) {
+            let slot = self.first[&key];
+            push_entry(&mut out, key, self.survivor(slot).as_bytes());
+        }
+        Ok(out)
+    }
+
+    fn import(&mut self, delta: &[u8]) -> Result<()> {
+        for (key, id) in entries(delta)? {
+            if !self.first.contains_key(&key) {
+                self.insert(key, id);
+            }
+        }
+        self.fresh.clear();
+        Ok(())
+    }
+
+    fn merge(&mut self, local: &[u8]) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for (key, id) in entries(local)? {
+            if !self.first.contains_key(&key) {
+                self.insert(key, id);
+                push_entry(&mut out, key, id);
+            }
+        }
+        self.fresh.clear();
+        Ok(out)
     }
 }
 

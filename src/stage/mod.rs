@@ -228,6 +228,16 @@ pub trait Decider: Send {
     fn state_bytes(&self) -> u64;
     /// Entries of state held now (keys, signatures), for bytes-per-entry in the stats.
     fn state_entries(&self) -> u64;
+    /// The state added since the last call (what the slice just decided added). It is saved
+    /// with the slice's commit, so a resumed run, or a task that starts later in the input,
+    /// can rebuild the state with [`Decider::import`].
+    fn export(&mut self) -> Result<Vec<u8>>;
+    /// Adds a delta that [`Decider::export`] or [`Decider::merge`] made.
+    fn import(&mut self, delta: &[u8]) -> Result<()>;
+    /// The reduce step of a task split: `local` is a delta a task made without seeing the
+    /// slices before its own; returns (and adds) the part of it that is new to this state, which
+    /// is the delta the slice would have had in one run over the whole input.
+    fn merge(&mut self, local: &[u8]) -> Result<Vec<u8>>;
 }
 
 /// A built stage, ready to run.

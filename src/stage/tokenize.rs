@@ -85,7 +85,7 @@ impl StageBuilder for TokenizeConfig {
 }
 
 /// Facts about the tokenizer recorded in the manifest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenizerInfo {
     /// The path as given in the pipeline file.
     pub name: String,

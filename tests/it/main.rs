@@ -9,5 +9,6 @@ mod engine;
 mod golden;
 mod pipelines;
 mod readers;
+mod tasks;
 mod tokens;
 mod util;

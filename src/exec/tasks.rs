@@ -1,0 +1,281 @@
+//! Tasks, phases, resume and finalize: which slices a process runs and what state it starts
+//! from. A plain run is every slice plus finalize in one process. `--task I/N` runs a
+//! contiguous range of slices and writes a completion marker; `finalize` names the shards.
+//! A pipeline with an ordered stage split into N > 1 tasks runs in phases over the work area:
+//! `map` (per task: the first segment and the stage's decisions on its own slices, a state
+//! delta per slice), one reduce (the deltas merged in slice order into the deltas one run over
+//! the whole input would have made), and `apply` (per task: the state before its first slice
+//! imported, then its slices run as in one run). Survivors are the same for any N.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::{Deciders, Mode, RunOptions, RunOutcome, execute};
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use crate::sink::Sink;
+use crate::sink::commit::{self, RunInfo, WORK, read_commit, state_path, task_marker, task_slices};
+use crate::sink::ledger::Ledger;
+use crate::sink::lock::OutputLock;
+use crate::source::slices::{self, Slice};
+use crate::stage::BuiltStage;
+
+/// Which phase of a task to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Only the map phase (a no-op for pipelines without an ordered stage).
+    Map,
+    /// The task's output (after the reduce, for phased pipelines).
+    Apply,
+}
+
+fn plan_slices(plan: &Plan) -> Result<Vec<Slice>> {
+    slices::plan(&plan.sources, plan.config.output.slice_bytes)
+}
+
+/// The slices to run out of `own`: with an ordered stage, from the first uncommitted one on
+/// (its state must pass through every later slice); without, every uncommitted one.
+fn todo(plan: &Plan, out: &Path, own: std::ops::Range<usize>) -> Result<Vec<usize>> {
+    let ordered = plan.stages.iter().any(|s| matches!(s.stage, BuiltStage::Ordered(..)));
+    let mut out_list = Vec::new();
+    for s in own {
+        if (!out_list.is_empty() && ordered) || read_commit(out, s)?.is_none() {
+            out_list.push(s);
+        }
+    }
+    Ok(out_list)
+}
+
+/// Rebuilds the ordered stages' state before slice `first`: from the deltas saved with each
+/// committed slice, or (phased tasks) from the reduce step's deltas.
+fn import_before(
+    plan: &Plan,
+    out: &Path,
+    deciders: &mut Deciders,
+    first: usize,
+    phased: bool,
+) -> Result<()> {
+    for (o, d) in deciders.each() {
+        let id = &plan.stages[o].id;
+        for s in 0..first {
+            let p = if phased { reduce_path(out, id, s) } else { state_path(out, id, s) };
+            let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+            d.import(&bytes).map_err(|e| e.in_stage(id))?;
+        }
+    }
+    Ok(())
+}
+
+fn map_dir(out: &Path, stage: &str) -> PathBuf {
+    out.join(WORK).join("map").join(stage)
+}
+
+fn reduce_path(out: &Path, stage: &str, slice: usize) -> PathBuf {
+    out.join(WORK).join("reduce").join(stage).join(format!("{slice:05}.bin"))
+}
+
+/// Runs the whole input (every slice) and finalizes.
+pub fn run_all(plan: &Plan, out: &Path, opts: &RunOptions, resume: bool) -> Result<RunOutcome> {
+    let start = Instant::now();
+    let _lock = OutputLock::acquire(out, "run")?;
+    let slices = plan_slices(plan)?;
+    let ledger = if resume {
+        Ledger::open(out)?
+    } else {
+        let l = Ledger::start(out)?;
+        let work = out.join(WORK);
+        if work.exists() {
+            std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
+        }
+        l
+    };
+    RunInfo::new(plan, &slices).establish(out, &ledger)?;
+    let todo = todo(plan, out, 0..slices.len())?;
+    let mut deciders = Deciders::new(plan, &plan.segments());
+    if let Some(&first) = todo.first() {
+        import_before(plan, out, &mut deciders, first, false)?;
+    }
+    if resume && todo.len() < slices.len() {
+        tracing::info!(committed = slices.len() - todo.len(), slices = slices.len(), "Resuming.");
+    }
+    let mut sink = Sink::new(plan, out, std::sync::Arc::new(Ledger::open(out)?))?;
+    let r = execute(
+        plan,
+        out,
+        opts,
+        &slices,
+        &todo,
+        &mut deciders,
+        Mode::Write { sink: &mut sink, ledger: &ledger },
+    );
+    if let Err(e) = r {
+        crate::sink::remove_temporaries(out, &todo);
+        return Err(e);
+    }
+    let (stats, manifest) = commit::finalize(out, opts.threads, start)?;
+    Ok(RunOutcome { stats, manifest })
+}
+
+/// What a task run did.
+pub enum TaskOutcome {
+    /// The task's slices are committed (now or earlier).
+    Done {
+        /// Slices run now.
+        ran: usize,
+        /// Slices of the task.
+        slices: usize,
+    },
+    /// The map phase is committed.
+    Mapped,
+}
+
+/// Runs task `task` of `tasks`: its slices (skipping committed ones), then its marker.
+pub fn run_task(
+    plan: &Plan,
+    out: &Path,
+    opts: &RunOptions,
+    task: usize,
+    tasks: usize,
+    phase: Phase,
+) -> Result<TaskOutcome> {
+    if tasks == 0 || task >= tasks {
+        return Err(Error::Invalid(format!(
+            "--task {task}/{tasks}: the index must be below the count (0/{tasks} to {}/{tasks})",
+            tasks.saturating_sub(1)
+        )));
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let lock_dir = out.join(WORK).join("locks").join(format!("task-{task}-of-{tasks}"));
+    let _lock = OutputLock::acquire(&lock_dir, &format!("task {task}/{tasks}"))?;
+    let slices = plan_slices(plan)?;
+    let ledger = Ledger::open(out)?;
+    RunInfo::new(plan, &slices).establish(out, &ledger)?;
+    let own = task_slices(slices.len(), task, tasks);
+    let ordered: Vec<usize> = plan
+        .stages
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s.stage, BuiltStage::Ordered(..)))
+        .map(|(i, _)| i)
+        .collect();
+    let phased = tasks > 1 && !ordered.is_empty();
+    if phased && ordered.len() > 1 {
+        return Err(Error::Invalid(format!(
+            "a pipeline split into {tasks} tasks may hold one ordered stage for now; this one \
+             has {} ({}): run it with --task 0/1 or without --task",
+            ordered.len(),
+            ordered.iter().map(|&i| plan.stages[i].id.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let map_marker = |t: usize| {
+        map_dir(out, &plan.stages[ordered[0]].id).join(format!("task-{t}-of-{tasks}.done"))
+    };
+    if phase == Phase::Map {
+        if !phased {
+            tracing::info!("No map phase: the pipeline has no ordered stage, or runs as one task.");
+            return Ok(TaskOutcome::Mapped);
+        }
+        if !map_marker(task).exists() {
+            let dir = map_dir(out, &plan.stages[ordered[0]].id);
+            let own_list: Vec<usize> = own.clone().collect();
+            let mut deciders = Deciders::new(plan, &plan.segments());
+            execute(
+                plan,
+                out,
+                opts,
+                &slices,
+                &own_list,
+                &mut deciders,
+                Mode::Map { map_dir: dir, ledger: &ledger },
+            )?;
+            commit::write_atomic(&map_marker(task), b"", &ledger)?;
+        }
+        return Ok(TaskOutcome::Mapped);
+    }
+    if task_marker(out, task, tasks).exists() {
+        return Ok(TaskOutcome::Done { ran: 0, slices: own.len() });
+    }
+    if phased {
+        let id = &plan.stages[ordered[0]].id;
+        reduce(plan, out, &ledger, id, slices.len(), tasks, &map_marker)?;
+    }
+    let todo = todo(plan, out, own.clone())?;
+    let mut deciders = Deciders::new(plan, &plan.segments());
+    if let Some(&first) = todo.first() {
+        import_before(plan, out, &mut deciders, first, phased)?;
+    }
+    let mut sink = Sink::new(plan, out, std::sync::Arc::new(Ledger::open(out)?))?;
+    let r = execute(
+        plan,
+        out,
+        opts,
+        &slices,
+        &todo,
+        &mut deciders,
+        Mode::Write { sink: &mut sink, ledger: &ledger },
+    );
+    if let Err(e) = r {
+        crate::sink::remove_temporaries(out, &todo);
+        return Err(e);
+    }
+    commit::write_atomic(&task_marker(out, task, tasks), b"", &ledger)?;
+    Ok(TaskOutcome::Done { ran: todo.len(), slices: own.len() })
+}
+
+/// The reduce step: once every task's map phase is committed, merges the map deltas in slice
+/// order (under a lock, once; later callers find it done).
+fn reduce(
+    plan: &Plan,
+    out: &Path,
+    ledger: &Ledger,
+    id: &str,
+    slices: usize,
+    tasks: usize,
+    map_marker: &dyn Fn(usize) -> PathBuf,
+) -> Result<()> {
+    let done = out.join(WORK).join("reduce").join(id).join("done");
+    if done.exists() {
+        return Ok(());
+    }
+    let missing: Vec<usize> = (0..tasks).filter(|t| !map_marker(*t).exists()).collect();
+    if !missing.is_empty() {
+        return Err(Error::Input {
+            location: out.display().to_string(),
+            message: format!(
+                "stage `{id}` needs every task's map phase before any task writes: tasks {} \
+                 have not run `--phase map` yet (run `sluice run P --task I/{tasks} --phase \
+                 map` for each, then this again)",
+                commit::ranges(&missing)
+            ),
+        });
+    }
+    let _lock = OutputLock::acquire(&out.join(WORK).join("locks").join("reduce"), "reduce")?;
+    if done.exists() {
+        return Ok(());
+    }
+    let stage = plan
+        .stages
+        .iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| Error::Internal(format!("no stage `{id}`")))?;
+    let BuiltStage::Ordered(o, _) = &stage.stage else {
+        return Err(Error::Internal(format!("stage `{id}` is not ordered")));
+    };
+    let mut d = o.decider();
+    let dir = map_dir(out, id);
+    for s in 0..slices {
+        let p = dir.join(format!("{s:05}.bin"));
+        let local = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+        let global = d.merge(&local).map_err(|e| e.in_stage(id))?;
+        commit::write_atomic(&reduce_path(out, id, s), &global, ledger)?;
+    }
+    commit::write_atomic(&done, b"", ledger)
+}
+
+/// Finalizes an output directory that tasks wrote into (exclusively locked).
+pub fn finalize(out: &Path, threads: usize) -> Result<RunOutcome> {
+    let start = Instant::now();
+    let _lock = OutputLock::acquire(out, "finalize")?;
+    let (stats, manifest) = commit::finalize(out, threads, start)?;
+    Ok(RunOutcome { stats, manifest })
+}
