@@ -309,7 +309,7 @@ pub fn finalize(out: &Path, threads: usize, start: Instant) -> Result<(RunStats,
         }
         for st in &c.state {
             match state.iter_mut().find(|s| s.stage == st.stage) {
-                Some(s) if st.bytes > s.bytes => *s = st.clone(),
+                Some(s) if st.bytes >= s.bytes => *s = st.clone(),
                 Some(_) => {}
                 None => state.push(st.clone()),
             }
