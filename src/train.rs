@@ -12,54 +12,45 @@ use tokenizers::{AddedToken, TokenizerBuilder};
 
 use crate::error::{Error, Result};
 use crate::plan::Plan;
-use crate::source::{ReadOutput, jsonl, parquet};
+use crate::source::slices;
+use crate::source::units::{self, CutOptions, Piece, Unit};
 
 /// End-of-text token added to every trained vocabulary.
 pub const EOS: &str = "<|endoftext|>";
 
-/// Collects the texts of every document of the plan's sources (bad records are skipped).
+/// Collects the texts of every document of the plan's sources, in input order, read the way a
+/// run reads them (slices, units, the readers); bad records follow the pipeline's `on_error`
+/// (skipped under `skip`, the first one is an error under `fail`).
 pub fn source_texts(plan: &Plan) -> Result<Vec<String>> {
+    let slices = slices::plan(&plan.sources, u64::MAX)?;
+    let opts = CutOptions { chunk_bytes: 1 << 20, chunk_lines: 2048 };
     let mut texts = Vec::new();
-    for s in &plan.sources {
-        for file in &s.files {
-            let outputs: Vec<ReadOutput> = match file.format {
-                crate::config::SourceFormat::Jsonl => {
-                    let reader = jsonl::open(file, Default::default())?;
-                    jsonl::Chunker::new(reader, 1 << 22, 1 << 16)
-                        .filter_map(|c| match c {
-                            jsonl::Cut::Chunk(c) => {
-                                Some(jsonl::parse_chunk(&c, file, s, &plan.doc_schema))
-                            }
-                            _ => None,
-                        })
-                        .collect::<Result<_>>()?
-                }
-                crate::config::SourceFormat::Parquet => {
-                    let mut first = 0;
-                    let mut outs = Vec::new();
-                    for (i, rows) in parquet::row_groups(file)?.into_iter().enumerate() {
-                        outs.push(parquet::read_row_group(
-                            file,
-                            i,
-                            first,
-                            rows,
-                            s,
-                            &plan.doc_schema,
-                        )?);
-                        first += rows;
-                    }
-                    outs
-                }
-            };
-            for o in outputs {
-                if let Some(b) = o.batch {
-                    let col = crate::stage::text_column(&b)?;
-                    texts.extend(col.iter().flatten().map(str::to_string));
-                }
+    let mut failed = None;
+    units::cut(&plan.sources, &slices, opts, |piece| match piece {
+        Piece::Unit(unit) => match unit_texts(unit, plan, &mut texts) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
             }
-        }
+        },
+        Piece::SliceEnd(_) => true,
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(texts),
     }
-    Ok(texts)
+}
+
+/// Reads one unit and appends the texts of its good documents to `texts`.
+fn unit_texts(unit: Unit, plan: &Plan, texts: &mut Vec<String>) -> Result<()> {
+    let read = units::read(unit, &plan.sources, &plan.doc_schema)?;
+    let out = crate::source::apply_policy(read, plan.config.on_error)?;
+    if let Some(b) = out.batch {
+        let col = crate::stage::text_column(&b)?;
+        texts.extend(col.iter().flatten().map(str::to_string));
+    }
+    Ok(())
 }
 
 /// Trains a byte-level BPE with `vocab_size` entries and writes it to `out`.

@@ -74,6 +74,31 @@ fn reduce_path(out: &Path, stage: &str, slice: usize) -> PathBuf {
     out.join(WORK).join("reduce").join(stage).join(format!("{slice:05}.bin"))
 }
 
+/// Runs and commits the uncommitted slices of `own`, the ordered stages' state rebuilt first;
+/// returns how many slices ran.
+fn write_slices(
+    plan: &Plan,
+    out: &Path,
+    opts: &RunOptions,
+    slices: &[Slice],
+    own: std::ops::Range<usize>,
+    phased: bool,
+    ledger: &Ledger,
+) -> Result<usize> {
+    let todo = todo(plan, out, own)?;
+    let mut deciders = Deciders::new(plan, &plan.segments());
+    if let Some(&first) = todo.first() {
+        import_before(plan, out, &mut deciders, first, phased)?;
+    }
+    let mut sink = Sink::new(plan, out, std::sync::Arc::new(Ledger::open(out)?))?;
+    let mode = Mode::Write { sink: &mut sink, ledger };
+    if let Err(e) = execute(plan, out, opts, slices, &todo, &mut deciders, mode) {
+        crate::sink::remove_temporaries(out, &todo);
+        return Err(e);
+    }
+    Ok(todo.len())
+}
+
 /// Runs the whole input (every slice) and finalizes.
 pub fn run_all(plan: &Plan, out: &Path, opts: &RunOptions, resume: bool) -> Result<RunOutcome> {
     let start = Instant::now();
@@ -90,27 +115,9 @@ pub fn run_all(plan: &Plan, out: &Path, opts: &RunOptions, resume: bool) -> Resu
         l
     };
     RunInfo::new(plan, &slices).establish(out, &ledger)?;
-    let todo = todo(plan, out, 0..slices.len())?;
-    let mut deciders = Deciders::new(plan, &plan.segments());
-    if let Some(&first) = todo.first() {
-        import_before(plan, out, &mut deciders, first, false)?;
-    }
-    if resume && todo.len() < slices.len() {
-        tracing::info!(committed = slices.len() - todo.len(), slices = slices.len(), "Resuming.");
-    }
-    let mut sink = Sink::new(plan, out, std::sync::Arc::new(Ledger::open(out)?))?;
-    let r = execute(
-        plan,
-        out,
-        opts,
-        &slices,
-        &todo,
-        &mut deciders,
-        Mode::Write { sink: &mut sink, ledger: &ledger },
-    );
-    if let Err(e) = r {
-        crate::sink::remove_temporaries(out, &todo);
-        return Err(e);
+    let ran = write_slices(plan, out, opts, &slices, 0..slices.len(), false, &ledger)?;
+    if resume && ran < slices.len() {
+        tracing::info!(kept = slices.len() - ran, slices = slices.len(), "Resumed.");
     }
     let (stats, manifest) = commit::finalize(out, opts.threads, start)?;
     Ok(RunOutcome { stats, manifest })
@@ -199,27 +206,9 @@ pub fn run_task(
         let id = &plan.stages[ordered[0]].id;
         reduce(plan, out, &ledger, id, slices.len(), tasks, &map_marker)?;
     }
-    let todo = todo(plan, out, own.clone())?;
-    let mut deciders = Deciders::new(plan, &plan.segments());
-    if let Some(&first) = todo.first() {
-        import_before(plan, out, &mut deciders, first, phased)?;
-    }
-    let mut sink = Sink::new(plan, out, std::sync::Arc::new(Ledger::open(out)?))?;
-    let r = execute(
-        plan,
-        out,
-        opts,
-        &slices,
-        &todo,
-        &mut deciders,
-        Mode::Write { sink: &mut sink, ledger: &ledger },
-    );
-    if let Err(e) = r {
-        crate::sink::remove_temporaries(out, &todo);
-        return Err(e);
-    }
+    let ran = write_slices(plan, out, opts, &slices, own.clone(), phased, &ledger)?;
     commit::write_atomic(&task_marker(out, task, tasks), b"", &ledger)?;
-    Ok(TaskOutcome::Done { ran: todo.len(), slices: own.len() })
+    Ok(TaskOutcome::Done { ran, slices: own.len() })
 }
 
 /// The reduce step: once every task's map phase is committed, merges the map deltas in slice

@@ -218,7 +218,7 @@ pub fn finalize(out: &Path, threads: usize, start: Instant) -> Result<(RunStats,
         },
         e => e,
     })?;
-    let ledger = Ledger::append(out)?;
+    let ledger = Ledger::open(out)?;
     let mut commits = Vec::with_capacity(run.slices);
     let mut missing = Vec::new();
     for s in 0..run.slices {

@@ -77,13 +77,6 @@ impl Ledger {
         Ok(Ledger { out_dir: out_dir.to_path_buf(), file: Mutex::new(file) })
     }
 
-    /// Opens the ledger of the run in progress to record more files.
-    pub fn append(out_dir: &Path) -> Result<Ledger> {
-        let path = out_dir.join(LEDGER);
-        let file = OpenOptions::new().append(true).open(&path).map_err(|e| Error::io(&path, e))?;
-        Ok(Ledger { out_dir: out_dir.to_path_buf(), file: Mutex::new(file) })
-    }
-
     /// Records `path` (under the output directory) before it is created.
     pub fn record(&self, path: &Path) -> Result<()> {
         let rel = path.strip_prefix(&self.out_dir).unwrap_or(path);

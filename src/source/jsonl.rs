@@ -229,28 +229,15 @@ fn finish(
     let text = decoded.column_by_name(&cfg.text_field).expect("text field is in the raw schema");
     let text =
         text.as_any().downcast_ref::<arrow::array::StringArray>().expect("text decoded as Utf8");
-    let mut keep = Vec::with_capacity(text.len());
-    let raw_of = |i: usize| raws.get(i).map(|r| lossy(r));
-    for (i, &line) in lines.iter().enumerate().take(text.len()) {
-        if text.is_null(i) {
-            out.bad.push(BadRecord {
-                kind: "missing_text",
-                file: file.display(),
-                line: Some(line),
-                message: format!("field `{}` is missing or null", cfg.text_field),
-                record: if raws.len() == text.len() { raw_of(i) } else { None },
-                records: 1,
-            });
-            keep.push(false);
-        } else if text.value(i).is_empty() {
-            out.empty_text += 1;
-            keep.push(false);
-        } else {
-            out.text_bytes += text.value(i).len() as u64;
-            keep.push(true);
-        }
-    }
-    let mask = arrow::array::BooleanArray::from(keep);
+    // The raw lines line up with the rows only when no line was dropped as `wrong_type`.
+    let raw_of = |i: usize| {
+        if raws.len() == text.len() { raws.get(i).map(|r| lossy(r)) } else { None }
+    };
+    // One line per decoded row; the rule looks at no more rows than there are lines.
+    let rows = text.slice(0, text.len().min(lines.len()));
+    let mask = super::classify_text(&rows, file, &mut out, |i| {
+        (lines[i], format!("field `{}` is missing or null", cfg.text_field), raw_of(i))
+    });
     let decoded = arrow::compute::filter_record_batch(&decoded, &mask)?;
     let kept_lines: Vec<u64> =
         lines.iter().zip(mask.iter()).filter(|(_, k)| k == &Some(true)).map(|(l, _)| *l).collect();

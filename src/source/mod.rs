@@ -276,6 +276,41 @@ pub fn apply_policy(out: ReadOutput, on_error: OnError) -> Result<ReadOutput> {
     Ok(out)
 }
 
+/// The text rule both readers apply to the decoded text column of a unit, row by row: a null
+/// text (the field is missing or null) is a bad record of kind `missing_text`, for which
+/// `missing(row)` gives the line (JSONL) or row (Parquet), the message and the raw record; an
+/// empty text is dropped and counted in `out.empty_text`; any other text is kept and its bytes
+/// are added to `out.text_bytes`. Returns which rows to keep.
+pub(crate) fn classify_text(
+    texts: &StringArray,
+    file: &InputFile,
+    out: &mut ReadOutput,
+    mut missing: impl FnMut(usize) -> (u64, String, Option<String>),
+) -> arrow::array::BooleanArray {
+    let mut keep = Vec::with_capacity(texts.len());
+    for i in 0..texts.len() {
+        if texts.is_null(i) {
+            let (line, message, record) = missing(i);
+            out.bad.push(BadRecord {
+                kind: "missing_text",
+                file: file.display(),
+                line: Some(line),
+                message,
+                record,
+                records: 1,
+            });
+            keep.push(false);
+        } else if texts.value(i).is_empty() {
+            out.empty_text += 1;
+            keep.push(false);
+        } else {
+            out.text_bytes += texts.value(i).len() as u64;
+            keep.push(true);
+        }
+    }
+    arrow::array::BooleanArray::from(keep)
+}
+
 /// Builds the document-schema batch from raw columns.
 ///
 /// `ids` may hold nulls (filled with `<source>/<file>:<line>`), `texts` must be non-null

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::datatypes::{DataType, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -96,30 +96,13 @@ pub fn read_row_group(
     }
     let text: ArrayRef = arrow::compute::cast(text, &DataType::Utf8)?;
     let strings = text.as_any().downcast_ref::<arrow::array::StringArray>().expect("cast to Utf8");
-    let mut keep = Vec::with_capacity(strings.len());
-    let mut lines = Vec::new();
-    for i in 0..strings.len() {
-        let row = first_row + i as u64 + 1;
-        if strings.is_null(i) {
-            out.bad.push(BadRecord {
-                kind: "missing_text",
-                file: file.display(),
-                line: Some(row),
-                message: format!("column `{}` is null in row {row}", cfg.text_field),
-                record: None,
-                records: 1,
-            });
-            keep.push(false);
-        } else if strings.value(i).is_empty() {
-            out.empty_text += 1;
-            keep.push(false);
-        } else {
-            out.text_bytes += strings.value(i).len() as u64;
-            keep.push(true);
-            lines.push(row);
-        }
-    }
-    let mask = BooleanArray::from(keep);
+    let row = |i: usize| first_row + i as u64 + 1;
+    let mask = super::classify_text(strings, file, &mut out, |i| {
+        let row = row(i);
+        (row, format!("column `{}` is null in row {row}", cfg.text_field), None)
+    });
+    let lines: Vec<u64> =
+        mask.iter().enumerate().filter(|(_, k)| k == &Some(true)).map(|(i, _)| row(i)).collect();
     let raw = arrow::compute::filter_record_batch(&raw, &mask)?;
     if raw.num_rows() == 0 {
         return Ok(out);

@@ -100,6 +100,8 @@ pub fn render(t: &StageType) -> String {
     if let Some(d) = root.get("description").and_then(Value::as_str) {
         out.push_str(&wrap(d, "", 96));
     }
+    out.push_str(&format!("\nKind: {}.\n", t.kind));
+    out.push_str(&wrap(kind_contract(t.kind), "  ", 96));
     out.push_str("\nOptions:\n");
     let required: Vec<&str> = root
         .get("required")
@@ -138,16 +140,46 @@ pub fn render(t: &StageType) -> String {
     out
 }
 
-/// One line per stage type.
+/// What a stage of each kind may do and where it runs (the traits in `stage/mod.rs`).
+pub fn kind_contract(kind: &str) -> &'static str {
+    match kind {
+        "transform" => {
+            "Stateless: runs on the worker threads, batch by batch in any order; \
+                        rewrites or adds columns and keeps every row."
+        }
+        "filter" => {
+            "Stateless: runs on the worker threads; keeps or rejects each document with a \
+                     reason (`mode: drop` removes it, `mode: annotate` adds `<id>_reason`)."
+        }
+        "row-changing" => {
+            "Runs on the worker threads; one input row gives 0..N output rows, each \
+                           carrying `origin_id` and `copy_index` (copies get the id \
+                           `<origin>#<copy>`); the train/validation split follows the origin."
+        }
+        "ordered" => {
+            "Compute in parallel, decide in order: hashing runs on the worker threads, \
+                      the decision on one thread in input order with state kept across batches \
+                      (counted against `state_memory_mb`, reported in stats.json); identical \
+                      at any thread count and task split."
+        }
+        _ => "",
+    }
+}
+
+/// One line per stage type, grouped by kind.
 pub fn summary() -> String {
     let types = stage_types();
     let width = types.iter().map(|t| t.name.len()).max().unwrap_or(0);
     let mut out =
-        String::from("Stage types (run `sluice stages TYPE` for options and an example):\n\n");
-    for t in &types {
-        let d = t.schema.get("description").and_then(Value::as_str).unwrap_or("");
-        let first = d.split(". ").next().unwrap_or("").trim_end_matches('.');
-        out.push_str(&format!("  {:width$}  {first}.\n", t.name));
+        String::from("Stage types (run `sluice stages TYPE` for options and an example):\n");
+    for kind in ["transform", "filter", "row-changing", "ordered"] {
+        out.push_str(&format!("\n{kind} stages\n"));
+        out.push_str(&wrap(kind_contract(kind), "  ", 96));
+        for t in types.iter().filter(|t| t.kind == kind) {
+            let d = t.schema.get("description").and_then(Value::as_str).unwrap_or("");
+            let first = d.split(". ").next().unwrap_or("").trim_end_matches('.').replace('\n', " ");
+            out.push_str(&format!("    {:width$}  {first}.\n", t.name));
+        }
     }
     out
 }

@@ -10,7 +10,8 @@ Writes two files next to this script:
   - the prefix / suffix / infix regexes as ordered lists of alternatives (`Alt`), each a
     literal, a character class or the run `\\.\\.+`, with the fixed-width look-behind and the
     one-character look-ahead that Python's `re` evaluates around it (Rust's `regex` crate has no
-    look-around, so `spacy_en_affix.rs` interprets these lists with Python's `re` semantics);
+    look-around, so `spacy_en_alt.rs` and `spacy_en_affix.rs` interpret these lists with
+    Python's `re` semantics);
   - `url_match` as Rust-regex sources: the host-name branch as one regex, the IP branch split
     around its three negative look-aheads;
   - the 1,347 special cases and the sentencizer's `punct_chars`.
@@ -418,7 +419,7 @@ def gen_unicode_tables():
 def gen_spacy_data(rules):
     out = header(rules)
     out.append("use super::charset::CharSet;")
-    out.append("use super::spacy_en_affix::{Alt, Body};\n")
+    out.append("use super::spacy_en_alt::{Alt, Body};\n")
     pool = SetPool("CS")
     body = []
     body += emit_alts("PREFIX_ALTS", top_alternatives(P.parse(rules["prefix_regex"]),

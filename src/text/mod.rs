@@ -14,10 +14,12 @@ pub(crate) mod fxhash;
 pub mod pystr;
 pub mod spacy_en;
 mod spacy_en_affix;
+mod spacy_en_alt;
 mod spacy_en_plain;
 #[rustfmt::skip]
 mod spacy_en_data;
 mod spacy_en_special;
+mod spacy_en_tok;
 pub(crate) mod swar;
 #[rustfmt::skip]
 mod unicode_tables;

@@ -32,6 +32,7 @@ use super::spacy_en_affix::AffixRules;
 use super::spacy_en_data as data;
 use super::spacy_en_plain::{NON_ASCII_BYTE, PlainChars, SPACE_BYTE};
 use super::spacy_en_special::{SpecialMatcher, SpecialTable};
+use super::spacy_en_tok::Tok;
 
 /// Byte classes for the chunk scanner.
 const B_SPACE: u8 = 1;
@@ -52,38 +53,6 @@ static BYTE_CLASS: [u8; 256] = {
     }
     t
 };
-
-/// One token: byte span in the text, and whether it is a whitespace token. 16 bytes: the
-/// whitespace flag is the top bit of the end offset (free: no allocation exceeds `isize::MAX`
-/// bytes), so a book's token list moves a third fewer bytes than with a separate flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Tok {
-    pub(super) start: usize,
-    /// End offset, with [`TOK_SPACE`] set on a whitespace token.
-    tagged_end: usize,
-}
-
-/// Marks a whitespace token in [`Tok`]'s end offset.
-const TOK_SPACE: usize = 1 << (usize::BITS - 1);
-
-impl Tok {
-    #[inline]
-    pub(super) fn new(start: usize, end: usize, space: bool) -> Self {
-        Tok { start, tagged_end: end | if space { TOK_SPACE } else { 0 } }
-    }
-
-    /// End offset (exclusive).
-    #[inline]
-    pub(super) fn end(&self) -> usize {
-        self.tagged_end & !TOK_SPACE
-    }
-
-    /// Whether this is a whitespace token.
-    #[inline]
-    pub(super) fn space(&self) -> bool {
-        self.tagged_end & TOK_SPACE != 0
-    }
-}
 
 /// spaCy's English tokenizer + sentencizer (datatrove's `SpaCyTokenizer("en")`).
 ///

@@ -3,7 +3,7 @@
 // Rules: spaCy 3.8.18 English tokenizer (shared/data/reference/spacy_en_tokenizer_rules.json).
 
 use super::charset::CharSet;
-use super::spacy_en_affix::{Alt, Body};
+use super::spacy_en_alt::{Alt, Body};
 
 pub(super) static CS0: CharSet = CharSet {
     ascii: [0x03ff000000000000, 0x0000000000000000],

@@ -20,7 +20,7 @@
 
 use super::charset::CharSet;
 use super::pystr::is_py_space_ascii;
-use super::spacy_en_affix::{Alt, Body};
+use super::spacy_en_alt::{Alt, Body};
 use super::spacy_en_data as data;
 use super::swar::{self, HIGH, ONES};
 

@@ -12,8 +12,7 @@
 use std::collections::HashSet;
 
 use super::fxhash::FxMap;
-
-use super::spacy_en::Tok;
+use super::spacy_en_tok::Tok;
 
 /// Hash of a short byte string: its first and last 8 (or 4) bytes and its length, mixed by a
 /// folded 64x64->128 multiply. Strings longer than 16 bytes share a hash when only their middle

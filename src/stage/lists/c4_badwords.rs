@@ -62,7 +62,7 @@ pub struct C4BadwordsConfig {
     #[serde(default = "yes")]
     pub fail_on_missing_language: bool,
     /// Fraction of the documents with bad words to keep anyway (datatrove `keep_fraction`),
-    /// chosen by a hash of the document id and the pipeline seed, so the choice does not
+    /// chosen by a hash of the document id, the pipeline seed and the stage id, so it does not
     /// depend on batching or threads (datatrove draws from a sequential random generator).
     #[serde(default)]
     pub keep_fraction: f64,
@@ -155,7 +155,8 @@ impl StageBuilder for C4BadwordsConfig {
                 "No bad-words list for the language; its documents are kept."
             );
         }
-        let filter = C4Badwords { cfg: self.clone(), lists, seed: cx.seed, available };
+        let seed = crate::stage::stage_seed(cx.seed, cx.stage_id);
+        let filter = C4Badwords { cfg: self.clone(), lists, seed, available };
         Ok(BuiltStage::Filter(Box::new(filter), self.mode))
     }
 }
@@ -216,23 +217,20 @@ struct C4Badwords {
     cfg: C4BadwordsConfig,
     /// Compiled list per language code.
     lists: HashMap<String, Regex>,
-    /// Pipeline seed, for `keep_fraction`.
+    /// The stage's seed (pipeline seed and stage id), for `keep_fraction`.
     seed: u64,
     /// The languages that have a list, for error messages (listed at build time, so the run
     /// reads no directory).
     available: String,
 }
 
-/// Salt mixed into the pipeline seed so that `keep_fraction` does not pick the same
-/// documents as other id-hashing stages.
-const KEEP_SALT: u64 = 0xc4ba_d0d5_5eed_0001;
-
 impl C4Badwords {
-    /// Whether a document with bad words is kept anyway (`keep_fraction`): a uniform number in
-    /// [0, 1) from xxh3 of the id, seeded with the pipeline seed, below the fraction.
+    /// Whether a document with bad words is kept anyway (`keep_fraction`): the engine's one
+    /// rule for randomness, a uniform number from the stage seed and the document id, below
+    /// the fraction.
     fn keep_anyway(&self, id: &str) -> bool {
-        let h = xxhash_rust::xxh3::xxh3_64_with_seed(id.as_bytes(), self.seed ^ KEEP_SALT);
-        ((h >> 11) as f64 / (1u64 << 53) as f64) < self.cfg.keep_fraction
+        crate::stage::unit_interval(crate::stage::row_seed(self.seed, id, 0))
+            < self.cfg.keep_fraction
     }
 
     fn decide(&self, text: &str, lang: &str, id: Option<&str>) -> Result<Option<&'static str>> {
