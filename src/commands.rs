@@ -314,6 +314,31 @@ fn explain(path: &Path) -> Result<ExitCode> {
             o.shard_text_bytes, o.row_group_text_bytes
         );
     }
+    let slices = sluice::source::slices::plan(&plan.sources, o.slice_bytes)?;
+    println!(
+        "\nslices: {} of ~{:.1} MB of input (the unit of commits, --resume and --task I/N; at \
+         most {} tasks do work)",
+        slices.len(),
+        o.slice_bytes as f64 / 1e6,
+        slices.len()
+    );
+    for s in slices.iter().take(3) {
+        let parts: Vec<String> = s
+            .parts
+            .iter()
+            .map(|p| {
+                let f = &plan.sources[p.source].files[p.file];
+                match &p.range {
+                    sluice::source::slices::Range::Whole => f.display(),
+                    r => format!("{} {r:?}", f.display()),
+                }
+            })
+            .collect();
+        println!("    [{}] {}", s.index, parts.join(", "));
+    }
+    if slices.len() > 3 {
+        println!("    ... and {} more", slices.len() - 3);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

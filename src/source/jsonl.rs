@@ -318,6 +318,11 @@ impl Chunker {
         }
     }
 
+    /// Number of the next line to cut (1-based).
+    pub fn next_line(&self) -> u64 {
+        self.next_line
+    }
+
     /// Starts cutting `reader`, a range of a file whose first line is `first_line`; an empty
     /// range is not an empty file.
     pub fn range(

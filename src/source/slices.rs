@@ -207,6 +207,18 @@ impl LineRange {
     }
 }
 
+impl LineRange {
+    /// Opens `file` at `pos`, where the range before it in the same process stopped (a line
+    /// start; the caller knows its number), so no line is counted twice.
+    pub fn open_at(file: &InputFile, pos: u64, end: u64, count: Arc<AtomicU64>) -> Result<Self> {
+        let io = |e| Error::io(&file.path, e);
+        let mut f = File::open(&file.path).map_err(io)?;
+        f.seek(SeekFrom::Start(pos)).map_err(io)?;
+        let inner = BufReader::with_capacity(1 << 20, f);
+        Ok(LineRange { inner, pos, end, done: pos >= end, last: b'\n', count })
+    }
+}
+
 impl Read for LineRange {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.done || buf.is_empty() || (self.pos >= self.end && self.last == b'\n') {
@@ -271,9 +283,12 @@ mod tests {
         text.extend_from_slice(b"tail");
         std::fs::write(&path, &text).unwrap();
         let f = file(&path, text.len() as u64);
-        for target in [1u64, 2, 7, 40, 333, 5000, 100_000] {
+        for (target, carry) in
+            [1u64, 2, 7, 40, 333, 5000, 100_000].into_iter().flat_map(|t| [(t, false), (t, true)])
+        {
             let mut got = Vec::new();
             let mut line = 1;
+            let mut pos = 0;
             for (range, _) in file_pieces(&f, target).unwrap() {
                 let (start, end) = match range {
                     Range::Bytes { start, end } => (start, end),
@@ -281,13 +296,21 @@ mod tests {
                     other => panic!("{other:?}"),
                 };
                 let count = Arc::new(AtomicU64::new(0));
-                let (mut r, first) = LineRange::open(&f, start, end, count).unwrap();
+                // with `carry`, a range goes on where the one before stopped, as `units::cut`
+                // does within one process
+                let (mut r, first, origin) = if carry && start > 0 {
+                    (LineRange::open_at(&f, pos, end, Arc::clone(&count)).unwrap(), line, pos)
+                } else {
+                    let (r, l) = LineRange::open(&f, start, end, Arc::clone(&count)).unwrap();
+                    (r, l, start)
+                };
                 let mut part = Vec::new();
                 r.read_to_end(&mut part).unwrap();
                 if !part.is_empty() {
                     assert_eq!(first, line, "target {target}, range {start}..{end}");
                 }
                 line += part.iter().filter(|&&b| b == b'\n').count() as u64;
+                pos = origin + count.load(Ordering::Relaxed);
                 got.extend(part);
             }
             assert_eq!(got, text, "target {target}");

@@ -78,12 +78,17 @@ pub fn cut(
     opts: CutOptions,
     mut send: impl FnMut(Piece) -> bool,
 ) {
+    // where the last byte range of a file ended (position, next line number), so the next
+    // range of the same file goes on from there instead of counting lines from the start
+    let mut carry: Option<Carry> = None;
     for slice in slices {
         for part in &slice.parts {
             let file = &sources[part.source].files[part.file];
-            if !cut_part(slice.index, file, &part.range, part.bytes, opts, &mut send) {
+            let from = carry.take().filter(|c| c.file == (part.source, part.file));
+            let Some(next) = cut_part(slice.index, file, part, from, opts, &mut send) else {
                 return;
-            }
+            };
+            carry = next;
         }
         if !send(Piece::SliceEnd(slice.index)) {
             return;
@@ -91,23 +96,46 @@ pub fn cut(
     }
 }
 
+/// Where a byte range of a file ended.
+struct Carry {
+    file: (usize, usize),
+    pos: u64,
+    line: u64,
+}
+
+/// Cuts one part; returns None when `send` said stop, else where a byte range ended.
 fn cut_part(
     slice: usize,
     file: &Arc<InputFile>,
-    range: &Range,
-    part_bytes: u64,
+    part: &slices::Part,
+    from: Option<Carry>,
     opts: CutOptions,
     send: &mut impl FnMut(Piece) -> bool,
-) -> bool {
+) -> Option<Option<Carry>> {
+    let (range, part_bytes) = (&part.range, part.bytes);
+    let ok = |b: bool| b.then_some(None);
     let mut send = |kind: UnitKind, input_bytes: u64| -> bool {
         send(Piece::Unit(Unit { slice, file: Arc::clone(file), kind, input_bytes }))
     };
     match file.format {
         SourceFormat::Jsonl => {
             let count = Arc::new(AtomicU64::new(0));
+            let mut origin = 0;
             let opened = match range {
                 Range::Bytes { start, end } => {
-                    slices::LineRange::open(file, *start, *end, Arc::clone(&count)).map(|(r, l)| {
+                    let opened = match &from {
+                        Some(c) if c.pos >= *start => {
+                            origin = c.pos;
+                            let r =
+                                slices::LineRange::open_at(file, c.pos, *end, Arc::clone(&count));
+                            r.map(|r| (r, c.line))
+                        }
+                        _ => {
+                            origin = *start;
+                            slices::LineRange::open(file, *start, *end, Arc::clone(&count))
+                        }
+                    };
+                    opened.map(|(r, l)| {
                         let r: Box<dyn std::io::BufRead + Send> =
                             Box::new(std::io::BufReader::with_capacity(1 << 20, r));
                         jsonl::Chunker::range(r, l, opts.chunk_bytes, opts.chunk_lines)
@@ -116,21 +144,23 @@ fn cut_part(
                 _ => jsonl::open(file, Arc::clone(&count))
                     .map(|r| jsonl::Chunker::new(r, opts.chunk_bytes, opts.chunk_lines)),
             };
-            let chunker = match opened {
+            let mut chunker = match opened {
                 Ok(c) => c,
                 Err(e) => {
                     let k = failure(file, "unreadable_file", None, format!("cannot open: {e}"));
-                    return send(k, part_bytes);
+                    return ok(send(k, part_bytes));
                 }
             };
             let mut last = 0;
-            for c in chunker {
+            let mut failed = false;
+            for c in chunker.by_ref() {
                 let now = count.load(Ordering::Relaxed).min(part_bytes);
                 let bytes = now.saturating_sub(last);
                 last = now;
                 let kind = match c {
                     jsonl::Cut::Chunk(c) => UnitKind::Lines(c),
                     jsonl::Cut::Failed { line, message } => {
+                        failed = true;
                         failure(file, "truncated_file", Some(line), message)
                     }
                     jsonl::Cut::Empty => {
@@ -138,19 +168,27 @@ fn cut_part(
                     }
                 };
                 if !send(kind, bytes) {
-                    return false;
+                    return None;
                 }
             }
             // Compressed bytes read after the last chunk (trailers, buffering) still count
             // towards the progress bar: an empty unit carries them.
             let rest = part_bytes.saturating_sub(last);
             let empty = jsonl::Chunk { data: Vec::new(), first_line: 0 };
-            rest == 0 || send(UnitKind::Lines(empty), rest)
+            if rest > 0 && !send(UnitKind::Lines(empty), rest) {
+                return None;
+            }
+            let carry = (matches!(range, Range::Bytes { .. }) && !failed).then(|| Carry {
+                file: (part.source, part.file),
+                pos: origin + count.load(Ordering::Relaxed),
+                line: chunker.next_line(),
+            });
+            Some(carry)
         }
         SourceFormat::Parquet => match parquet::row_groups(file) {
             Ok(groups) if groups.is_empty() || groups.iter().all(|&n| n == 0) => {
                 let k = failure(file, "empty_file", None, "the Parquet file holds no rows".into());
-                send(k, part_bytes)
+                ok(send(k, part_bytes))
             }
             Ok(groups) => {
                 let (start, end) = match range {
@@ -162,13 +200,13 @@ fn cut_part(
                 for (index, rows) in groups.iter().enumerate().take(end).skip(start) {
                     let kind = UnitKind::RowGroup { index, first_row, rows: *rows };
                     if !send(kind, per) {
-                        return false;
+                        return None;
                     }
                     first_row += rows;
                 }
-                true
+                Some(None)
             }
-            Err(e) => send(failure(file, "corrupt_file", None, e.to_string()), part_bytes),
+            Err(e) => ok(send(failure(file, "corrupt_file", None, e.to_string()), part_bytes)),
         },
     }
 }

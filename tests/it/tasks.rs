@@ -24,7 +24,17 @@ fn lines(name: &str) -> Vec<String> {
 /// planted duplicates.
 fn inputs(d: &Path) {
     let c4 = lines("web_c4_en_sample.jsonl.zst");
-    write(&d.join("web/c4.jsonl"), (c4[..350].join("\n") + "\n").as_bytes());
+    // without ids: a document's id is `<source>/<file>:<line>`, so line numbers must be true
+    // in every byte range, whichever task reads it
+    let no_ids: Vec<String> = c4[..350]
+        .iter()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("id");
+            v.to_string()
+        })
+        .collect();
+    write(&d.join("web/c4.jsonl"), (no_ids.join("\n") + "\n").as_bytes());
     let wt = lines("web_nltk_webtext.jsonl.zst");
     write(&d.join("web/wt.jsonl.zst"), &zstd((wt[..1200].join("\n") + "\n").as_bytes()));
     // the Parquet source: C4 documents 350.., 40 rows per row group
@@ -108,6 +118,25 @@ fn tasks_1_3_and_7_plus_finalize_give_the_single_runs_bytes() {
         let m = json(&d.join("single/manifest.json"));
         assert!(m["splits"]["train"]["shards"].as_array().unwrap().len() >= 8, "{m:#}");
         assert!(single.iter().any(|(n, _)| n.starts_with("duplicates/dd")));
+        // ids from line numbers are the true lines of the file
+        let ids: Vec<String> = if layout.contains("packed") {
+            Vec::new()
+        } else {
+            read_split(&d.join("single"), "train")
+                .iter()
+                .flat_map(|b| strings(b, "doc_id"))
+                .collect()
+        };
+        let line_ids: Vec<u64> = ids
+            .iter()
+            .filter_map(|i| i.strip_prefix("web/web/c4.jsonl:"))
+            .filter(|l| !l.contains('#'))
+            .map(|l| l.parse().unwrap())
+            .collect();
+        if !ids.is_empty() {
+            assert!(line_ids.len() > 250, "{} {:?}", line_ids.len(), &ids[..5]);
+            assert!(line_ids.windows(2).all(|w| w[0] < w[1]) && line_ids.last() <= Some(&350));
+        }
         for n in [1usize, 3, 7] {
             let out = format!("t{n}");
             for i in 0..n {
