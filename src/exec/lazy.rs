@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::stage::with_field;
 
 /// A batch with deferred row drops and column edits.
-pub(super) struct LazyBatch {
+pub(crate) struct LazyBatch {
     /// The batch as it was last materialized.
     base: RecordBatch,
     /// Rows of `base` still live (`None`: all of them).

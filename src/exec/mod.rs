@@ -270,7 +270,7 @@ pub(crate) fn execute(
                                 deciders.check_budget(plan)?;
                             }
                             if step < last_step {
-                                if st.batch.is_some() {
+                                if st.batch.is_some() || st.lazy.is_some() {
                                     spawn(step + 1, None, st);
                                 } else {
                                     pending[step + 1].insert(st.seq, Ok(st));

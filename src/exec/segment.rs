@@ -49,6 +49,9 @@ pub(super) struct UnitState {
     pub read_seconds: f64,
     /// The documents still alive.
     pub batch: Option<RecordBatch>,
+    /// The documents an ordered stage kept, with its row drops not cut yet: the cut happens
+    /// on a worker in the next segment, not on the coordinating thread.
+    pub lazy: Option<LazyBatch>,
     /// Per-stage counter deltas.
     pub stages: Vec<StageStats>,
     /// Dropped rows for `dropped/`.
@@ -75,6 +78,7 @@ impl UnitState {
             documents: 0,
             read_seconds: 0.0,
             batch: None,
+            lazy: None,
             stages: empty_stage_stats(plan),
             dropped: Vec::new(),
             side: Vec::new(),
@@ -135,8 +139,11 @@ pub(super) fn run_segment(
     want_dropped: bool,
     st: &mut UnitState,
 ) -> Result<()> {
-    let Some(input) = st.batch.take() else { return Ok(()) };
-    let mut batch = LazyBatch::new(input);
+    let mut batch = match (st.lazy.take(), st.batch.take()) {
+        (Some(lazy), _) => lazy,
+        (None, Some(input)) => LazyBatch::new(input),
+        (None, None) => return Ok(()),
+    };
     let mut last = None;
     for i in segment.stages.clone() {
         if batch.num_rows() == 0 {
@@ -316,14 +323,16 @@ pub(super) fn decide(
             (want_dropped && rejected && *mode == FilterMode::Drop).then(|| input.clone());
         let mut batch = LazyBatch::new(input);
         apply_reasons(planned, *mode, &d.reasons, original, &mut batch, s, &mut st.dropped)?;
-        let out = batch.whole()?;
-        s.docs_out += out.num_rows() as u64;
-        st.batch = (out.num_rows() > 0).then_some(out);
+        s.docs_out += batch.num_rows() as u64;
+        st.lazy = (batch.num_rows() > 0).then_some(batch);
     }
     if st.end
         && let Some(flushed) = decider.finish().map_err(|e| e.in_stage(id))?
     {
         s.docs_out += flushed.num_rows() as u64;
+        if let Some(mut lazy) = st.lazy.take() {
+            st.batch = Some(lazy.whole()?);
+        }
         st.batch = match st.batch.take() {
             None => Some(flushed),
             Some(b) => Some(arrow::compute::concat_batches(&b.schema(), [&b, &flushed])?),

@@ -152,10 +152,67 @@ impl ExactDedupConfig {
     }
 
     /// The key text of one value after the chosen normalizations (into `out`).
-    pub fn normalize_into(&self, text: &str, out: &mut String) {
+    pub fn normalize_into(&self, text: &str, out: &mut Vec<u8>) {
+        if self.strip_accents {
+            return self.normalize_chars(text, out);
+        }
+        // ASCII bytes take a byte path; every other character the character path (the same
+        // rules, as the test `fast_path_equals_the_character_rules` checks)
         out.clear();
         let mut pending_space = false;
-        let mut push = |c: char, out: &mut String| {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 {
+                i += 1;
+                let ws = matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+                if self.fold_whitespace && ws {
+                    pending_space = !out.is_empty();
+                    continue;
+                }
+                if self.fold_punctuation && !b.is_ascii_alphanumeric() && !ws {
+                    continue;
+                }
+                let b = if self.fold_digits && b.is_ascii_digit() { b'0' } else { b };
+                let b = if self.lowercase { b.to_ascii_lowercase() } else { b };
+                if pending_space {
+                    out.push(b' ');
+                    pending_space = false;
+                }
+                out.push(b);
+            } else {
+                let c = text[i..].chars().next().expect("a char starts here");
+                i += c.len_utf8();
+                let mut one = |c: char| {
+                    if self.fold_whitespace && c.is_whitespace() {
+                        pending_space = !out.is_empty();
+                        return;
+                    }
+                    if self.fold_punctuation && !c.is_alphanumeric() && !c.is_whitespace() {
+                        return;
+                    }
+                    let c = if self.fold_digits && c.is_numeric() { '0' } else { c };
+                    if pending_space {
+                        out.push(b' ');
+                        pending_space = false;
+                    }
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                };
+                if self.lowercase {
+                    c.to_lowercase().for_each(&mut one);
+                } else {
+                    one(c);
+                }
+            }
+        }
+    }
+
+    /// The character-by-character rules (also the path with `strip_accents`).
+    fn normalize_chars(&self, text: &str, out: &mut Vec<u8>) {
+        out.clear();
+        let mut pending_space = false;
+        let mut push = |c: char, out: &mut Vec<u8>| {
             if self.fold_whitespace && c.is_whitespace() {
                 pending_space = !out.is_empty();
                 return;
@@ -165,12 +222,12 @@ impl ExactDedupConfig {
             }
             let c = if self.fold_digits && c.is_numeric() { '0' } else { c };
             if pending_space {
-                out.push(' ');
+                out.push(b' ');
                 pending_space = false;
             }
-            out.push(c);
+            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
         };
-        let lower = |c: char, out: &mut String, push: &mut dyn FnMut(char, &mut String)| {
+        let lower = |c: char, out: &mut Vec<u8>, push: &mut dyn FnMut(char, &mut Vec<u8>)| {
             if self.lowercase {
                 c.to_lowercase().for_each(|l| push(l, out));
             } else {
@@ -204,14 +261,14 @@ impl Ordered for ExactDedup {
                     .clone()
             }
         };
-        let mut buf = String::new();
+        let mut buf = Vec::new();
         let keys: Keys = values
             .iter()
             .map(|v| {
                 v.map(|v| {
                     if self.cfg.normalizes() {
                         self.cfg.normalize_into(v, &mut buf);
-                        xxhash_rust::xxh3::xxh3_128(buf.as_bytes())
+                        xxhash_rust::xxh3::xxh3_128(&buf)
                     } else {
                         xxhash_rust::xxh3::xxh3_128(v.as_bytes())
                     }
@@ -393,9 +450,9 @@ mod tests {
     use super::*;
 
     fn key(cfg: &ExactDedupConfig, s: &str) -> String {
-        let mut out = String::new();
+        let mut out = Vec::new();
         cfg.normalize_into(s, &mut out);
-        out
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
@@ -413,6 +470,36 @@ mod tests {
         assert_eq!(key(&ws, "a \t\n b  "), "a b");
         let lower = ExactDedupConfig { lowercase: true, ..Default::default() };
         assert_eq!(key(&lower, "ÀB"), "àb");
+    }
+
+    #[test]
+    fn fast_path_equals_the_character_rules() {
+        let pieces = [
+            "a", "B", " ", "\t", "\n\n", "\u{b}", "\u{c}", "\r", "7", "٣", "Ⅻ", ",", "!", "é", "É",
+            "İ", "ß", "\u{a0}", "\u{2003}", "\u{3000}", "漢", "Ω", "ǅ", "€", "_", "—", "\u{301}",
+        ];
+        let mut x: u64 = 1;
+        for flags in 0..16u8 {
+            let cfg = ExactDedupConfig {
+                lowercase: flags & 1 != 0,
+                fold_whitespace: flags & 2 != 0,
+                fold_punctuation: flags & 4 != 0,
+                fold_digits: flags & 8 != 0,
+                ..Default::default()
+            };
+            for _ in 0..300 {
+                let mut t = String::new();
+                for _ in 0..12 {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    t.push_str(pieces[(x >> 33) as usize % pieces.len()]);
+                }
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                cfg.normalize_into(&t, &mut a);
+                cfg.normalize_chars(&t, &mut b);
+                assert_eq!(a, b, "{t:?} with flags {flags}");
+                assert!(std::str::from_utf8(&a).is_ok());
+            }
+        }
     }
 
     #[test]
