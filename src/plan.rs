@@ -9,6 +9,7 @@ use arrow::datatypes::{DataType, Field, SchemaRef};
 use crate::config::PipelineConfig;
 use crate::error::{Error, Result};
 use crate::source::{self, PlannedSource};
+use crate::stage::TokenColumns;
 use crate::stage::tokenize::TokenizerInfo;
 use crate::stage::{
     BuildContext, BuiltStage, COPY_INDEX, FilterMode, ORIGIN_ID, SideOutput, stage_seed, with_field,
@@ -26,6 +27,8 @@ pub struct PlannedStage {
     pub output_schema: SchemaRef,
     /// The stage's seed ([`stage_seed`] of the pipeline seed and the stage id).
     pub seed: u64,
+    /// The column whose values count as tokens this stage produced (the tokenizing stage).
+    pub counts_tokens: Option<String>,
 }
 
 impl PlannedStage {
@@ -47,6 +50,8 @@ pub struct Plan {
     pub stages: Vec<PlannedStage>,
     /// The tokenizer, when a stage tokenizes.
     pub tokenizer: Option<TokenizerInfo>,
+    /// The token id and count columns, when a stage tokenizes.
+    pub tokens: Option<TokenColumns>,
     /// Side outputs the stages declared (besides `dropped/` and `quarantine/`).
     pub side_outputs: Vec<SideOutput>,
 }
@@ -111,6 +116,7 @@ impl Plan {
         let mut schema = Arc::clone(&doc_schema);
         let mut stages = Vec::new();
         let mut tokenizer = None;
+        let mut tokens: Option<TokenColumns> = None;
         let mut side_outputs = Vec::new();
         let specs = if with_stages { config.stages.as_slice() } else { &[] };
         for (i, (spec, id)) in specs.iter().zip(config.stage_ids()).enumerate() {
@@ -144,6 +150,10 @@ impl Plan {
                         }
                         tokenizer = Some(t);
                     }
+                    let counts_tokens = facts.tokens.as_ref().map(|t| t.count.clone());
+                    if facts.tokens.is_some() {
+                        tokens = facts.tokens;
+                    }
                     if let BuiltStage::Ordered(o, _) = &stage {
                         side_outputs.extend(o.side_output());
                     }
@@ -154,6 +164,7 @@ impl Plan {
                         stage,
                         output_schema: out,
                         seed: stage_seed(config.seed, &id),
+                        counts_tokens,
                     });
                 }
                 Err(e) => errors.push(format!(
@@ -165,7 +176,7 @@ impl Plan {
         if !errors.is_empty() {
             return Err(Error::Invalid(errors.join("\n")));
         }
-        Ok(Plan { config, sources, doc_schema, stages, tokenizer, side_outputs })
+        Ok(Plan { config, sources, doc_schema, stages, tokenizer, tokens, side_outputs })
     }
 
     /// Schema of the documents after the last stage.

@@ -16,7 +16,6 @@ use crate::error::{Error, Result};
 use crate::plan::{Plan, PlannedStage};
 use crate::sink;
 use crate::source::{self, ReadOutput, units};
-use crate::stage::tokenize::NUM_TOKENS;
 use crate::stage::{
     BatchContext, BuiltStage, COPY_INDEX, Decider, Expand, FilterMode, ID, ORIGIN_ID, Prepared,
     TEXT, string_column, with_column,
@@ -158,10 +157,9 @@ pub(super) fn run_segment(
         let id = &planned.id;
         match &planned.stage {
             BuiltStage::Transform(t) => {
-                let had_tokens = batch.schema().field_with_name(NUM_TOKENS).is_ok();
                 let out = t.apply(batch.whole()?, &c).map_err(|e| e.in_stage(id))?;
-                if !had_tokens {
-                    s.tokens += sum_tokens(&out);
+                if let Some(col) = &planned.counts_tokens {
+                    s.tokens += sum_tokens(&out, col);
                 }
                 batch = LazyBatch::new(out);
             }
@@ -247,9 +245,9 @@ fn check_len(id: &str, got: usize, rows: usize) -> Result<()> {
     Ok(())
 }
 
-fn sum_tokens(batch: &RecordBatch) -> u64 {
+fn sum_tokens(batch: &RecordBatch, col: &str) -> u64 {
     batch
-        .column_by_name(NUM_TOKENS)
+        .column_by_name(col)
         .and_then(|c| c.as_any().downcast_ref::<Int32Array>().cloned())
         .map_or(0, |c| c.values().iter().map(|v| *v as u64).sum())
 }

@@ -24,7 +24,6 @@ use crate::error::{Error, Result};
 use crate::exec::metrics::SplitStats;
 use crate::plan::Plan;
 use crate::source::BadRecord;
-use crate::stage::tokenize::{INPUT_IDS, NUM_TOKENS};
 use crate::stage::{ID, ORIGIN_ID, SOURCE, TEXT};
 use ledger::Ledger;
 use packed::Packer;
@@ -33,6 +32,10 @@ use shards::{HashingFile, ShardInfo, SplitWriter};
 
 /// Name of the document-id column in tokenized shards.
 pub const DOC_ID: &str = "doc_id";
+/// Name of the token-id column in tokenized shards (whatever the tokenizing stage calls it).
+pub const INPUT_IDS: &str = "input_ids";
+/// Name of the token-count column in tokenized shards.
+pub const NUM_TOKENS: &str = "num_tokens";
 /// Split names, in manifest order.
 pub const SPLITS: [&str; 2] = ["train", "validation"];
 
@@ -53,10 +56,10 @@ pub fn is_validation(seed: u64, doc_id: &str, fraction: f64) -> bool {
 /// Column projection from the pipeline's final schema to the shard schema.
 fn output_columns(plan: &Plan) -> Result<Vec<(String, String)>> {
     let schema = plan.final_schema();
-    if plan.tokenized() {
+    if let Some(tokens) = &plan.tokens {
         let mut cols = vec![
-            (INPUT_IDS.to_string(), INPUT_IDS.to_string()),
-            (NUM_TOKENS.to_string(), NUM_TOKENS.to_string()),
+            (tokens.ids.clone(), INPUT_IDS.to_string()),
+            (tokens.count.clone(), NUM_TOKENS.to_string()),
             (ID.to_string(), DOC_ID.to_string()),
             (SOURCE.to_string(), SOURCE.to_string()),
         ];
@@ -72,7 +75,7 @@ fn output_columns(plan: &Plan) -> Result<Vec<(String, String)>> {
                         .join(", ")
                 )));
             }
-            if !cols.iter().any(|(from, _)| from == c) {
+            if !cols.iter().any(|(from, to)| from == c || to == c) {
                 cols.push((c.clone(), c.clone()));
             }
         }

@@ -26,8 +26,9 @@ use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
+use super::{INPUT_IDS, NUM_TOKENS};
 use crate::error::{Error, Result};
-use crate::stage::tokenize::{INPUT_IDS, NUM_TOKENS, input_ids_field};
+use crate::stage::tokenize::input_ids_field;
 
 /// Name of the column with the lengths of the document pieces of a packed row.
 pub const SEQ_LENGTHS: &str = "seq_lengths";

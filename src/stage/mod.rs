@@ -117,6 +117,18 @@ pub trait Transform: Send + Sync {
 pub struct StageFacts {
     /// The tokenizer, for the stage that tokenizes.
     pub tokenizer: Option<tokenize::TokenizerInfo>,
+    /// The columns the stage writes token ids and counts to, for the stage that tokenizes;
+    /// the executor and the sink take the names from here.
+    pub tokens: Option<TokenColumns>,
+}
+
+/// Where a tokenizing stage puts its output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenColumns {
+    /// `list<int32>` column of token ids.
+    pub ids: String,
+    /// `int32` column of token counts.
+    pub count: String,
 }
 
 /// A filter's decision for every row of a batch.

@@ -79,7 +79,10 @@ impl StageBuilder for TokenizeConfig {
     fn build_with_facts(&self, cx: &BuildContext) -> Result<(BuiltStage, super::StageFacts)> {
         super::require_string(&cx.input_schema, &self.column)?;
         let t = Tokenize::load(self)?;
-        let facts = super::StageFacts { tokenizer: Some(t.info().clone()) };
+        let facts = super::StageFacts {
+            tokenizer: Some(t.info().clone()),
+            tokens: Some(super::TokenColumns { ids: INPUT_IDS.into(), count: NUM_TOKENS.into() }),
+        };
         Ok((BuiltStage::Transform(Box::new(t)), facts))
     }
 }
