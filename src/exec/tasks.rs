@@ -264,6 +264,14 @@ fn reduce(
 /// Finalizes an output directory that tasks wrote into (exclusively locked).
 pub fn finalize(out: &Path, threads: usize) -> Result<RunOutcome> {
     let start = Instant::now();
+    if !out.join(WORK).join("run.json").is_file() {
+        return Err(Error::Input {
+            location: out.display().to_string(),
+            message: "no run to finalize here (no .sluice/run.json): run the tasks first \
+                      (`sluice run P --task I/N`), or this run was finalized already"
+                .into(),
+        });
+    }
     let _lock = OutputLock::acquire(out, "finalize")?;
     let (stats, manifest) = commit::finalize(out, threads, start)?;
     Ok(RunOutcome { stats, manifest })

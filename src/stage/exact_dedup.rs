@@ -473,6 +473,25 @@ mod tests {
     }
 
     #[test]
+    fn a_sql_expression_can_be_the_key() {
+        let cfg = ExactDedupConfig {
+            expression: Some("upper(substr(text, 1, 3))".into()),
+            ..Default::default()
+        };
+        let b = crate::stage::test_util::batch(&["abc one", "ABC two", "abd", "xyz"]);
+        let BuiltStage::Ordered(stage, _) =
+            cfg.build(&crate::stage::test_util::build_cx(b.schema())).unwrap()
+        else {
+            panic!("not ordered")
+        };
+        let ctx = crate::stage::test_util::ctx();
+        let out = stage.decider().decide(&b, stage.prepare(&b, &ctx).unwrap()).unwrap();
+        assert_eq!(out.reasons, vec![None, Some("duplicate"), None, None]);
+        let bad = ExactDedupConfig { expression: Some("no_such_column".into()), ..cfg };
+        assert!(bad.build(&crate::stage::test_util::build_cx(b.schema())).is_err());
+    }
+
+    #[test]
     fn fast_path_equals_the_character_rules() {
         let pieces = [
             "a", "B", " ", "\t", "\n\n", "\u{b}", "\u{c}", "\r", "7", "٣", "Ⅻ", ",", "!", "é", "É",
