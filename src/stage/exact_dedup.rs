@@ -184,27 +184,32 @@ impl ExactDedupConfig {
             } else {
                 let c = text[i..].chars().next().expect("a char starts here");
                 i += c.len_utf8();
-                let mut one = |c: char| {
-                    if self.fold_whitespace && c.is_whitespace() {
-                        pending_space = !out.is_empty();
-                        return;
-                    }
-                    if self.fold_punctuation && !c.is_alphanumeric() && !c.is_whitespace() {
-                        return;
-                    }
-                    let c = if self.fold_digits && c.is_numeric() { '0' } else { c };
-                    if pending_space {
-                        out.push(b' ');
-                        pending_space = false;
-                    }
-                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                };
-                if self.lowercase {
-                    c.to_lowercase().for_each(&mut one);
-                } else {
-                    one(c);
-                }
+                self.push_lowered(c, &mut pending_space, out);
             }
+        }
+    }
+
+    /// Applies the rules to one character (lowercased first when asked).
+    fn push_lowered(&self, c: char, pending_space: &mut bool, out: &mut Vec<u8>) {
+        let mut one = |c: char| {
+            if self.fold_whitespace && c.is_whitespace() {
+                *pending_space = !out.is_empty();
+                return;
+            }
+            if self.fold_punctuation && !c.is_alphanumeric() && !c.is_whitespace() {
+                return;
+            }
+            let c = if self.fold_digits && c.is_numeric() { '0' } else { c };
+            if *pending_space {
+                out.push(b' ');
+                *pending_space = false;
+            }
+            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        };
+        if self.lowercase {
+            c.to_lowercase().for_each(&mut one);
+        } else {
+            one(c);
         }
     }
 
@@ -212,35 +217,13 @@ impl ExactDedupConfig {
     fn normalize_chars(&self, text: &str, out: &mut Vec<u8>) {
         out.clear();
         let mut pending_space = false;
-        let mut push = |c: char, out: &mut Vec<u8>| {
-            if self.fold_whitespace && c.is_whitespace() {
-                pending_space = !out.is_empty();
-                return;
-            }
-            if self.fold_punctuation && !c.is_alphanumeric() && !c.is_whitespace() {
-                return;
-            }
-            let c = if self.fold_digits && c.is_numeric() { '0' } else { c };
-            if pending_space {
-                out.push(b' ');
-                pending_space = false;
-            }
-            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-        };
-        let lower = |c: char, out: &mut Vec<u8>, push: &mut dyn FnMut(char, &mut Vec<u8>)| {
-            if self.lowercase {
-                c.to_lowercase().for_each(|l| push(l, out));
-            } else {
-                push(c, out);
-            }
-        };
         if self.strip_accents {
             for c in text.nfd().filter(|c| !unicode_normalization::char::is_combining_mark(*c)) {
-                lower(c, out, &mut push);
+                self.push_lowered(c, &mut pending_space, out);
             }
         } else {
             for c in text.chars() {
-                lower(c, out, &mut push);
+                self.push_lowered(c, &mut pending_space, out);
             }
         }
     }
