@@ -104,6 +104,9 @@ pub fn run_all(plan: &Plan, out: &Path, opts: &RunOptions, resume: bool) -> Resu
     let start = Instant::now();
     let _lock = OutputLock::acquire(out, "run")?;
     let slices = plan_slices(plan)?;
+    if !resume {
+        refuse_running_tasks(out)?;
+    }
     let ledger = if resume {
         Ledger::open(out)?
     } else {
@@ -121,6 +124,24 @@ pub fn run_all(plan: &Plan, out: &Path, opts: &RunOptions, resume: bool) -> Resu
     }
     let (stats, manifest) = commit::finalize(out, opts.threads, start)?;
     Ok(RunOutcome { stats, manifest })
+}
+
+/// A plain run starts over by deleting what the last run wrote: refuse while a task of a job
+/// array into the same directory still holds its lock (a dead task's lock is stale and goes).
+fn refuse_running_tasks(out: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(out.join(WORK).join("locks")) else { return Ok(()) };
+    for e in entries.flatten() {
+        // taking the lock succeeds only when no live process holds it; it is released at once
+        OutputLock::acquire(&e.path(), "check").map_err(|err| Error::Input {
+            location: out.display().to_string(),
+            message: format!(
+                "tasks of a job array are writing into this directory ({err}); a plain run \
+                 would delete their files: wait for them and run `sluice finalize`, or use \
+                 another output directory"
+            ),
+        })?;
+    }
+    Ok(())
 }
 
 /// What a task run did.

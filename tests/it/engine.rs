@@ -360,6 +360,16 @@ fn a_second_run_into_a_locked_directory_is_refused_and_a_stale_lock_is_taken_ove
     assert!(err.contains(&format!("pid {me}")) && err.contains(&host), "{err}");
     assert!(err.contains("2026-09-21T12:53:20Z"), "{err}");
     assert!(d.join("out/.sluice.lock").exists(), "the holder's lock stays");
+    // a live task of a job array writing into the directory: a plain run does not start over
+    std::fs::remove_file(d.join("out/.sluice.lock")).unwrap();
+    write(&d.join("out/.sluice/locks/task-0-of-2/.sluice.lock"), holder(me, start).as_bytes());
+    let o = sluice_in(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["run", p.to_str().unwrap(), "--quiet", "--out", d.join("out").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("tasks of a job array"), "{}", stderr(&o));
+    std::fs::remove_dir_all(d.join("out/.sluice")).unwrap();
     // a dead holder on this host: taken over, reported
     write(&d.join("out/.sluice.lock"), holder(3_999_999, None).as_bytes());
     let o = sluice_in(
