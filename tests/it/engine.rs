@@ -1,18 +1,16 @@
 //! Engine v2 on real data: the ordered stage (`exact_dedup`), the row-changing stage
 //! (`resample`), stages after `tokenize`, the `packed` layout, the output lock and the ledger.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, Int32Array, ListArray, RecordBatch};
+use arrow::array::{Array, Int32Array, RecordBatch};
 
 use crate::util::*;
 
-/// The first `n` lines of a shared `.jsonl.zst` corpus, parsed.
-fn corpus_lines(name: &str, n: usize) -> Vec<serde_json::Value> {
-    let raw = std::fs::read(shared(&format!("corpora/{name}"))).unwrap();
-    let text = String::from_utf8(zstd::decode_all(raw.as_slice()).unwrap()).unwrap();
-    text.lines().take(n).map(|l| serde_json::from_str(l).unwrap()).collect()
+/// The first `n` documents of a shared `.jsonl.zst` corpus, parsed.
+fn corpus_docs(name: &str, n: usize) -> Vec<serde_json::Value> {
+    corpus_lines(name).iter().take(n).map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 fn jsonl(rows: &[serde_json::Value]) -> Vec<u8> {
@@ -23,28 +21,11 @@ fn col_i32(b: &RecordBatch, name: &str) -> Vec<i32> {
     b.column_by_name(name).unwrap().as_any().downcast_ref::<Int32Array>().unwrap().values().to_vec()
 }
 
-fn lists(b: &RecordBatch, name: &str) -> Vec<Vec<i32>> {
-    let l = b.column_by_name(name).unwrap().as_any().downcast_ref::<ListArray>().unwrap();
-    (0..l.len())
-        .map(|i| l.value(i).as_any().downcast_ref::<Int32Array>().unwrap().values().to_vec())
-        .collect()
-}
-
-fn read_parquet(p: &Path) -> Vec<RecordBatch> {
-    let f = std::fs::File::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-        .unwrap()
-        .build()
-        .unwrap()
-        .map(|b| b.unwrap())
-        .collect()
-}
-
 /// Two sources over three files with planted duplicates: `a` holds 300 C4 documents; `b`
 /// holds 40 of them again under new ids (half with extra whitespace) plus 100 webtext lines,
 /// and a file with 20 more copies of C4 documents.
 fn planted(dir: &Path) -> (PathBuf, Vec<serde_json::Value>) {
-    let c4 = corpus_lines("web_c4_en_sample.jsonl.zst", 300);
+    let c4 = corpus_docs("web_c4_en_sample.jsonl.zst", 300);
     write(&dir.join("a/c4.jsonl"), &jsonl(&c4));
     let mut b = Vec::new();
     for (k, d) in c4.iter().skip(10).step_by(7).take(40).enumerate() {
@@ -54,7 +35,7 @@ fn planted(dir: &Path) -> (PathBuf, Vec<serde_json::Value>) {
         }
         b.push(serde_json::json!({"id": format!("copy-{k}"), "text": text}));
     }
-    b.extend(corpus_lines("web_nltk_webtext.jsonl.zst", 100).into_iter().map(|mut v| {
+    b.extend(corpus_docs("web_nltk_webtext.jsonl.zst", 100).into_iter().map(|mut v| {
         v.as_object_mut().unwrap().remove("meta");
         v.as_object_mut().unwrap().remove("source");
         v
@@ -152,7 +133,7 @@ output: { dir: out }
 fn resample_copies_documents_and_keeps_copies_in_one_split() {
     let dir = tempdir();
     let d = dir.path();
-    let c4 = corpus_lines("web_c4_en_sample.jsonl.zst", 400);
+    let c4 = corpus_docs("web_c4_en_sample.jsonl.zst", 400);
     write(&d.join("c4.jsonl"), &jsonl(&c4[..200]));
     write(&d.join("more.jsonl"), &jsonl(&c4[200..]));
     let p = pipeline(
@@ -261,7 +242,7 @@ fn packed_rows_give_back_the_documents_token_streams() {
     let dir = tempdir();
     let d = dir.path();
     // two books: documents much longer than a row
-    let books = corpus_lines("books_gutenberg_top100.jsonl.zst", 2);
+    let books = corpus_docs("books_gutenberg_top100.jsonl.zst", 2);
     write(&d.join("books.jsonl"), &jsonl(&books));
     let docs = run_layout(d, "docs", "layout: documents");
     for (name, seq_len, drop_last) in [("p512", 512usize, false), ("p2048", 2048, true)] {
@@ -273,15 +254,15 @@ fn packed_rows_give_back_the_documents_token_streams() {
         for split in ["train", "validation"] {
             let want: Vec<i32> = read_split(&docs, split)
                 .iter()
-                .flat_map(|b| lists(b, "input_ids"))
+                .flat_map(|b| int_lists(b, "input_ids"))
                 .flatten()
                 .collect();
             let batches = read_split(&out, split);
             let rows: Vec<(Vec<i32>, Vec<i32>, i32)> = batches
                 .iter()
                 .flat_map(|b| {
-                    let ids = lists(b, "input_ids");
-                    let lens = lists(b, "seq_lengths");
+                    let ids = int_lists(b, "input_ids");
+                    let lens = int_lists(b, "seq_lengths");
                     let n = col_i32(b, "num_tokens");
                     ids.into_iter().zip(lens).zip(n).map(|((a, b), c)| (a, b, c))
                 })
@@ -427,5 +408,4 @@ output: {{ dir: out, validation_fraction: 0.1, layout: packed, seq_len: 256, wri
         assert_eq!(n, m);
         assert!(a == b, "{n} differs between 1 and 4 threads");
     }
-    let _: HashSet<()> = HashSet::new();
 }

@@ -5,25 +5,18 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 
 use crate::util::*;
 
-/// Lines of a shared `.jsonl.zst` corpus.
-fn lines(name: &str) -> Vec<String> {
-    let raw = std::fs::read(shared(&format!("corpora/{name}"))).unwrap();
-    let text = String::from_utf8(zstd::decode_all(raw.as_slice()).unwrap()).unwrap();
-    text.lines().map(str::to_string).collect()
-}
-
 /// Three sources over four files: a plain JSONL file (cut into byte ranges), a Parquet file of
 /// many row groups (cut into row-group ranges), a zstd JSONL file (never cut) and a file of
 /// planted duplicates.
 fn inputs(d: &Path) {
-    let c4 = lines("web_c4_en_sample.jsonl.zst");
+    let c4 = corpus_lines("web_c4_en_sample.jsonl.zst");
     // without ids: a document's id is `<source>/<file>:<line>`, so line numbers must be true
     // in every byte range, whichever task reads it
     let no_ids: Vec<String> = c4[..350]
@@ -35,7 +28,7 @@ fn inputs(d: &Path) {
         })
         .collect();
     write(&d.join("web/c4.jsonl"), (no_ids.join("\n") + "\n").as_bytes());
-    let wt = lines("web_nltk_webtext.jsonl.zst");
+    let wt = corpus_lines("web_nltk_webtext.jsonl.zst");
     write(&d.join("web/wt.jsonl.zst"), &zstd((wt[..1200].join("\n") + "\n").as_bytes()));
     // the Parquet source: C4 documents 350.., 40 rows per row group
     let docs: Vec<serde_json::Value> =
@@ -231,5 +224,4 @@ fn a_run_killed_at_20_points_and_resumed_gives_the_uninterrupted_bytes() {
     }
     eprintln!("{resumed_partial} of 20 kills hit the run before its end");
     assert!(resumed_partial >= 5, "only {resumed_partial} kills hit the run before its end");
-    let _ = Duration::ZERO;
 }

@@ -88,18 +88,7 @@ pub fn read_split(out: &Path, split: &str) -> Vec<RecordBatch> {
         Err(_) => return Vec::new(),
     };
     files.sort();
-    files
-        .into_iter()
-        .flat_map(|f| {
-            let file = std::fs::File::open(&f).unwrap();
-            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                .unwrap()
-                .build()
-                .unwrap()
-                .map(|b| b.unwrap())
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    files.iter().flat_map(|f| read_parquet(f)).collect()
 }
 
 pub fn strings(batch: &RecordBatch, col: &str) -> Vec<String> {
@@ -111,11 +100,33 @@ pub fn strings(batch: &RecordBatch, col: &str) -> Vec<String> {
 }
 
 pub fn token_lists(batch: &RecordBatch) -> Vec<Vec<i32>> {
-    let l =
-        batch.column_by_name("input_ids").unwrap().as_any().downcast_ref::<ListArray>().unwrap();
+    int_lists(batch, "input_ids")
+}
+
+/// The values of a `list<int32>` column, row by row.
+pub fn int_lists(batch: &RecordBatch, col: &str) -> Vec<Vec<i32>> {
+    let l = batch.column_by_name(col).unwrap().as_any().downcast_ref::<ListArray>().unwrap();
     (0..l.len())
         .map(|i| l.value(i).as_any().downcast_ref::<Int32Array>().unwrap().values().to_vec())
         .collect()
+}
+
+/// Every batch of one Parquet file.
+pub fn read_parquet(p: &Path) -> Vec<RecordBatch> {
+    let f = std::fs::File::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
+}
+
+/// The lines of a shared corpus (`corpora/<name>`, `.jsonl.zst`).
+pub fn corpus_lines(name: &str) -> Vec<String> {
+    let raw = std::fs::read(shared(&format!("corpora/{name}"))).unwrap();
+    let text = String::from_utf8(zstd::decode_all(raw.as_slice()).unwrap()).unwrap();
+    text.lines().map(str::to_string).collect()
 }
 
 /// Every file under `dir` (relative path → bytes), for byte-identity checks.
