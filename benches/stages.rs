@@ -102,6 +102,23 @@ fn benches(c: &mut Criterion) {
             "tokenize_gpt2",
             "type: tokenize\ntokenizer: ../shared/data/tokenizers/gpt2/tokenizer.json",
         ),
+        (
+            "tokenize_gpt2_reference",
+            "type: tokenize\ntokenizer: ../shared/data/tokenizers/gpt2/tokenizer.json\nengine: reference",
+        ),
+        (
+            "tokenize_llama3",
+            "type: tokenize\ntokenizer: ../shared/data/tokenizers/llama3/tokenizer.json.zst",
+        ),
+        (
+            "tokenize_llama3_reference",
+            "type: tokenize\ntokenizer: ../shared/data/tokenizers/llama3/tokenizer.json.zst\nengine: reference",
+        ),
+        (
+            // NFC normalizer: served by the reference engine.
+            "tokenize_neox",
+            "type: tokenize\ntokenizer: ../shared/data/tokenizers/gpt-neox-20b_olmo_dolma-test/tokenizer.json",
+        ),
     ];
     for (name, yaml) in cases {
         let s = stage(yaml, b.schema());

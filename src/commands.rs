@@ -278,6 +278,9 @@ fn explain(path: &Path) -> Result<ExitCode> {
             }
         };
         println!("\n[{}] {} ({}; {kind})", i + 1, st.id, st.type_name);
+        if let (Some(t), Some(_)) = (plan.tokenizer_info(), st.counts_tokens.as_ref()) {
+            println!("    encoder: {}", t.engine);
+        }
         let added: Vec<_> = st
             .output_schema
             .fields()
@@ -383,8 +386,8 @@ fn inspect(path: &Path, rows: usize) -> Result<ExitCode> {
         );
         if let Some(t) = v.get("tokenizer").filter(|t| !t.is_null()) {
             println!(
-                "tokenizer {} (vocab {}, eos {}, add_eos {})",
-                t["name"], t["vocab_size"], t["eos_id"], t["add_eos"]
+                "tokenizer {} (vocab {}, eos {}, add_eos {}, encoder {})",
+                t["name"], t["vocab_size"], t["eos_id"], t["add_eos"], t["engine"]
             );
         }
         if let Some(splits) = v["splits"].as_object() {

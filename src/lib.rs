@@ -14,6 +14,7 @@ pub mod source;
 pub mod sql;
 pub mod stage;
 pub mod text;
+pub mod tokenize;
 pub mod train;
 
 pub use error::{Error, ErrorDomain, Result};

@@ -98,7 +98,7 @@ registry! {
     ExactDedup(ExactDedupConfig, "ordered"),
     /// fixed weights per source or per `when:` predicate: weight 2.5 gives every document 2 or 3 copies (expectation 2.5), 0.3 keeps about 30%, chosen by the seeded hash of its origin key
     Resample(ResampleConfig, "row-changing"),
-    /// Hugging Face `tokenizer.json`; `add_bos`/`add_eos`; truncation and padding stored in the file are switched off; ids equal HF `tokenizers`' `encode(text, add_special_tokens=False)` plus BOS/EOS
+    /// Hugging Face `tokenizer.json`; `add_bos`/`add_eos`; truncation and padding stored in the file are switched off; ids equal HF `tokenizers`' `encode(text, add_special_tokens=False)` plus BOS/EOS; GPT-2/Llama-3-style byte-level BPE runs on sluice's own encoder (`engine: auto`), the rest on `tokenizers` (see `docs/tokenize.md`)
     Tokenize(TokenizeConfig, "transform"),
 }
 

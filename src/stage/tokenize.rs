@@ -6,12 +6,15 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Int32Array, Int32Builder, ListBuilder, RecordBatch};
+use arrow::array::{Array, ArrayRef, Int32Array, ListArray, RecordBatch};
+use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, SchemaRef};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokenizers::Tokenizer;
+
+use crate::tokenize::{Encoder, Want};
 
 use super::{BatchContext, BuildContext, BuiltStage, StageBuilder, Transform, string_column};
 use crate::error::{Error, Result};
@@ -45,6 +48,22 @@ pub struct TokenizeConfig {
     /// `[SEP]` found in the vocabulary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eos_token: Option<String>,
+    /// Encoder: `auto` uses sluice's byte-level BPE where it reproduces the file exactly
+    /// (GPT-2 and Llama-3 style tokenizers) and Hugging Face `tokenizers` otherwise;
+    /// `reference` always uses `tokenizers`. `sluice explain` and the manifest name the choice.
+    #[serde(default)]
+    pub engine: EngineWant,
+}
+
+/// `tokenize.engine`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineWant {
+    /// sluice's encoder where it qualifies, else the reference.
+    #[default]
+    Auto,
+    /// Hugging Face `tokenizers` for every document.
+    Reference,
 }
 
 fn yes() -> bool {
@@ -65,6 +84,7 @@ impl StageBuilder for TokenizeConfig {
             add_eos: true,
             bos_token: None,
             eos_token: None,
+            engine: EngineWant::Auto,
         }
     }
 
@@ -106,11 +126,14 @@ pub struct TokenizerInfo {
     pub add_bos: bool,
     /// Whether EOS is appended.
     pub add_eos: bool,
+    /// The encoder serving this tokenizer: sluice's byte-level BPE or `tokenizers` (and why).
+    #[serde(default)]
+    pub engine: String,
 }
 
 /// A loaded tokenizer plus the special-token policy.
 pub struct Tokenize {
-    tokenizer: Tokenizer,
+    encoder: Encoder,
     column: String,
     bos: Option<u32>,
     eos: Option<u32>,
@@ -158,8 +181,14 @@ impl Tokenize {
     /// Loads the tokenizer named in `cfg`.
     pub fn load(cfg: &TokenizeConfig) -> Result<Self> {
         let (tokenizer, bytes) = load_tokenizer(&cfg.tokenizer)?;
-        let bos = resolve(&tokenizer, cfg.add_bos, &cfg.bos_token, BOS_NAMES, "bos")?;
-        let eos = resolve(&tokenizer, cfg.add_eos, &cfg.eos_token, EOS_NAMES, "eos")?;
+        let want = match cfg.engine {
+            EngineWant::Auto => Want::Auto,
+            EngineWant::Reference => Want::Reference,
+        };
+        let encoder = Encoder::new(tokenizer, want)?;
+        let tokenizer = encoder.tokenizer();
+        let bos = resolve(tokenizer, cfg.add_bos, &cfg.bos_token, BOS_NAMES, "bos")?;
+        let eos = resolve(tokenizer, cfg.add_eos, &cfg.eos_token, EOS_NAMES, "eos")?;
         let vocab_size = tokenizer.get_vocab_size(true) as u32;
         let max_token_id = tokenizer.get_vocab(true).values().copied().max().unwrap_or(0);
         let info = TokenizerInfo {
@@ -171,9 +200,10 @@ impl Tokenize {
             eos_id: eos,
             add_bos: cfg.add_bos,
             add_eos: cfg.add_eos,
+            engine: encoder.choice().describe(),
         };
         Ok(Tokenize {
-            tokenizer,
+            encoder,
             column: cfg.column.clone(),
             bos: if cfg.add_bos { bos } else { None },
             eos: if cfg.add_eos { eos } else { None },
@@ -183,9 +213,14 @@ impl Tokenize {
 
     /// Token ids of one text, without special tokens.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc =
-            self.tokenizer.encode_fast(text, false).map_err(|e| Error::Tokenizer(e.to_string()))?;
-        Ok(enc.get_ids().to_vec())
+        let mut ids = Vec::new();
+        self.encoder.encode_into(text, &mut ids)?;
+        Ok(ids)
+    }
+
+    /// The encoder (engine choice, reference tokenizer).
+    pub fn encoder(&self) -> &Encoder {
+        &self.encoder
     }
 
     /// Manifest facts.
@@ -216,35 +251,32 @@ impl Transform for Tokenize {
 
     fn apply(&self, batch: RecordBatch, _: &BatchContext) -> Result<RecordBatch> {
         let col = string_column(&batch, &self.column)?;
-        let mut ids = ListBuilder::with_capacity(
-            Int32Builder::with_capacity(col.value_data().len() / 3),
-            col.len(),
-        )
-        .with_field(Arc::new(Field::new("element", DataType::Int32, false)));
+        let mut all: Vec<u32> = Vec::with_capacity(col.value_data().len() / 3);
+        let mut offsets = Vec::with_capacity(col.len() + 1);
+        offsets.push(0i32);
         let mut counts = Vec::with_capacity(col.len());
         for text in col.iter() {
-            let enc = self
-                .tokenizer
-                .encode_fast(text.unwrap_or(""), false)
-                .map_err(|e| Error::Tokenizer(e.to_string()))?;
-            let values = ids.values();
-            let mut n = 0i32;
-            if let Some(b) = self.bos {
-                values.append_value(b as i32);
-                n += 1;
-            }
-            for &id in enc.get_ids() {
-                values.append_value(id as i32);
-            }
-            n += enc.get_ids().len() as i32;
-            if let Some(e) = self.eos {
-                values.append_value(e as i32);
-                n += 1;
-            }
-            ids.append(true);
-            counts.push(n);
+            let start = all.len();
+            all.extend(self.bos);
+            self.encoder.encode_into(text.unwrap_or(""), &mut all)?;
+            all.extend(self.eos);
+            let end = i32::try_from(all.len()).map_err(|_| {
+                Error::Tokenizer("more than 2^31 tokens in one batch; lower `batch_size`".into())
+            })?;
+            offsets.push(end);
+            counts.push((all.len() - start) as i32);
         }
-        let ids: ArrayRef = Arc::new(ids.finish());
+        let n = all.len();
+        let values = Int32Array::new(ScalarBuffer::new(Buffer::from_vec(all), 0, n), None);
+        let element = Arc::new(Field::new("element", DataType::Int32, false));
+        let ids = ListArray::try_new(
+            element,
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Arc::new(values),
+            None,
+        )
+        .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let ids: ArrayRef = Arc::new(ids);
         let batch = super::with_column(&batch, input_ids_field(), ids)?;
         super::with_column(
             &batch,

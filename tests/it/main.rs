@@ -10,5 +10,6 @@ mod golden;
 mod pipelines;
 mod readers;
 mod tasks;
+mod token_gate;
 mod tokens;
 mod util;
