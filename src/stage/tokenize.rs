@@ -9,6 +9,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, Int32Array, ListArray, RecordBatch};
 use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, SchemaRef};
+use rayon::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -18,6 +19,9 @@ use crate::tokenize::{Encoder, Want};
 
 use super::{BatchContext, BuildContext, BuiltStage, StageBuilder, Transform, string_column};
 use crate::error::{Error, Result};
+
+/// Text per parallel chunk inside one batch.
+const CHUNK_BYTES: usize = 1 << 20;
 
 /// Column holding the token ids.
 pub const INPUT_IDS: &str = "input_ids";
@@ -251,20 +255,51 @@ impl Transform for Tokenize {
 
     fn apply(&self, batch: RecordBatch, _: &BatchContext) -> Result<RecordBatch> {
         let col = string_column(&batch, &self.column)?;
-        let mut all: Vec<u32> = Vec::with_capacity(col.value_data().len() / 3);
+        // Documents are encoded in chunks of about CHUNK_BYTES of text, in parallel, so that a
+        // batch of a few very long documents (books) still uses every thread; the chunks are
+        // joined in order.
+        let mut bounds = vec![0usize];
+        let mut bytes = 0usize;
+        for i in 0..col.len() {
+            bytes += col.value(i).len();
+            if bytes >= CHUNK_BYTES && i + 1 < col.len() {
+                bounds.push(i + 1);
+                bytes = 0;
+            }
+        }
+        bounds.push(col.len());
+        let chunks: Vec<(Vec<u32>, Vec<usize>)> = bounds
+            .par_windows(2)
+            .map(|w| {
+                let mut ids = Vec::new();
+                let mut lens = Vec::with_capacity(w[1] - w[0]);
+                for i in w[0]..w[1] {
+                    let start = ids.len();
+                    ids.extend(self.bos);
+                    let text = if col.is_null(i) { "" } else { col.value(i) };
+                    self.encoder.encode_into(text, &mut ids)?;
+                    ids.extend(self.eos);
+                    lens.push(ids.len() - start);
+                }
+                Ok((ids, lens))
+            })
+            .collect::<Result<_>>()?;
+        let total: usize = chunks.iter().map(|c| c.0.len()).sum();
+        if i32::try_from(total).is_err() {
+            return Err(Error::Tokenizer(
+                "more than 2^31 tokens in one batch; lower `batch_size`".into(),
+            ));
+        }
+        let mut all: Vec<u32> = Vec::with_capacity(total);
         let mut offsets = Vec::with_capacity(col.len() + 1);
         offsets.push(0i32);
         let mut counts = Vec::with_capacity(col.len());
-        for text in col.iter() {
-            let start = all.len();
-            all.extend(self.bos);
-            self.encoder.encode_into(text.unwrap_or(""), &mut all)?;
-            all.extend(self.eos);
-            let end = i32::try_from(all.len()).map_err(|_| {
-                Error::Tokenizer("more than 2^31 tokens in one batch; lower `batch_size`".into())
-            })?;
-            offsets.push(end);
-            counts.push((all.len() - start) as i32);
+        for (ids, lens) in chunks {
+            all.extend_from_slice(&ids);
+            for len in lens {
+                counts.push(len as i32);
+                offsets.push(offsets[offsets.len() - 1] + len as i32);
+            }
         }
         let n = all.len();
         let values = Int32Array::new(ScalarBuffer::new(Buffer::from_vec(all), 0, n), None);
