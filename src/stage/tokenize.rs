@@ -56,18 +56,7 @@ pub struct TokenizeConfig {
     /// (GPT-2 and Llama-3 style tokenizers) and Hugging Face `tokenizers` otherwise;
     /// `reference` always uses `tokenizers`. `sluice explain` and the manifest name the choice.
     #[serde(default)]
-    pub engine: EngineWant,
-}
-
-/// `tokenize.engine`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EngineWant {
-    /// sluice's encoder where it qualifies, else the reference.
-    #[default]
-    Auto,
-    /// Hugging Face `tokenizers` for every document.
-    Reference,
+    pub engine: Want,
 }
 
 fn yes() -> bool {
@@ -88,7 +77,7 @@ impl StageBuilder for TokenizeConfig {
             add_eos: true,
             bos_token: None,
             eos_token: None,
-            engine: EngineWant::Auto,
+            engine: Want::Auto,
         }
     }
 
@@ -185,11 +174,7 @@ impl Tokenize {
     /// Loads the tokenizer named in `cfg`.
     pub fn load(cfg: &TokenizeConfig) -> Result<Self> {
         let (tokenizer, bytes) = load_tokenizer(&cfg.tokenizer)?;
-        let want = match cfg.engine {
-            EngineWant::Auto => Want::Auto,
-            EngineWant::Reference => Want::Reference,
-        };
-        let encoder = Encoder::new(tokenizer, want)?;
+        let encoder = Encoder::new(tokenizer, cfg.engine)?;
         let tokenizer = encoder.tokenizer();
         let bos = resolve(tokenizer, cfg.add_bos, &cfg.bos_token, BOS_NAMES, "bos")?;
         let eos = resolve(tokenizer, cfg.add_eos, &cfg.eos_token, EOS_NAMES, "eos")?;
@@ -220,11 +205,6 @@ impl Tokenize {
         let mut ids = Vec::new();
         self.encoder.encode_into(text, &mut ids)?;
         Ok(ids)
-    }
-
-    /// The encoder (engine choice, reference tokenizer).
-    pub fn encoder(&self) -> &Encoder {
-        &self.encoder
     }
 
     /// Manifest facts.
@@ -290,12 +270,18 @@ impl Transform for Tokenize {
                 "more than 2^31 tokens in one batch; lower `batch_size`".into(),
             ));
         }
-        let mut all: Vec<u32> = Vec::with_capacity(total);
         let mut offsets = Vec::with_capacity(col.len() + 1);
         offsets.push(0i32);
         let mut counts = Vec::with_capacity(col.len());
+        // One chunk (the usual batch of short documents) hands its buffer over without a copy.
+        let mut all: Vec<u32> = Vec::new();
         for (ids, lens) in chunks {
-            all.extend_from_slice(&ids);
+            if all.is_empty() {
+                all = ids;
+                all.reserve(total - all.len());
+            } else {
+                all.extend_from_slice(&ids);
+            }
             for len in lens {
                 counts.push(len as i32);
                 offsets.push(offsets[offsets.len() - 1] + len as i32);

@@ -88,12 +88,24 @@ pub struct Encoder {
     choice: EngineChoice,
 }
 
-/// What a pipeline may ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `tokenize.engine`: which encoder a pipeline asks for.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Want {
-    /// The fast path where it qualifies, else the reference.
+    /// sluice's encoder where it reproduces the file exactly, else the reference.
+    #[default]
     Auto,
-    /// Always the reference engine.
+    /// Hugging Face `tokenizers` for every document.
     Reference,
 }
 
@@ -139,7 +151,9 @@ impl Encoder {
     }
 }
 
-/// The fast path for `tok`, or why it does not qualify.
+/// The fast path for `tok`, or why it does not qualify. It reads the tokenizer as `tokenizers`
+/// re-serializes it, not the file: legacy merge formats and duplicate merges then arrive
+/// already resolved the way `tokenizers` resolved them.
 fn fast_path(tok: &Tokenizer) -> Result<std::result::Result<Fast, String>> {
     let json: Value =
         serde_json::from_str(&tok.to_string(false).map_err(|e| Error::Tokenizer(e.to_string()))?)
