@@ -25,7 +25,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<PipelineConfig> {
     let value: Value = if is_toml {
         toml::from_str(text).map_err(|e| config_err(format!("invalid TOML: {e}")))?
     } else {
-        serde_saphyr::from_str(text).map_err(|e| config_err(format!("invalid YAML: {e}")))?
+        yaml_value(text).map_err(|e| config_err(format!("invalid YAML: {e}")))?
     };
     let doc = Doc { text, is_toml };
     let mut errors = Vec::new();
@@ -44,6 +44,13 @@ pub fn parse_str(text: &str, path: &Path) -> Result<PipelineConfig> {
             errors.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n")
         ))),
     }
+}
+
+/// Reads YAML with the YAML 1.2 core schema: only `true`/`false` (any case) are booleans, so
+/// `no` (Norwegian), `yes`, `on`, `off`, `y` and `n` are strings, as a language code, an id or
+/// a column name must be.
+pub fn yaml_value(text: &str) -> std::result::Result<Value, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options(text, serde_saphyr::options! { strict_booleans: true })
 }
 
 struct Doc<'a> {
@@ -212,7 +219,15 @@ fn list(items: &[&str]) -> String {
 
 /// Adds a "did you mean" to serde's unknown-variant / unknown-field messages.
 fn hint(msg: &str) -> String {
-    msg.to_string()
+    let yaml11 = ["yes", "no", "on", "off", "y", "n"].iter().any(|w| {
+        msg.to_ascii_lowercase()
+            .contains(&format!("invalid type: string \"{w}\", expected a boolean"))
+    });
+    if yaml11 {
+        format!("{msg} (pipeline files follow YAML 1.2: write `true` or `false`)")
+    } else {
+        msg.to_string()
+    }
 }
 
 fn stage_hint(msg: &str, ty: &str) -> String {
@@ -226,7 +241,7 @@ fn stage_hint(msg: &str, ty: &str) -> String {
     } else if msg.contains("missing field `type`") {
         "missing `type`; every stage needs one (run `sluice stages` for the list)".into()
     } else {
-        format!("{msg} (run `sluice stages {ty}` for its options)")
+        format!("{} (run `sluice stages {ty}` for its options)", hint(msg))
     }
 }
 

@@ -3,6 +3,8 @@
 
 mod check;
 mod load;
+#[cfg(test)]
+mod yaml12_tests;
 
 pub use check::check_config;
 pub use load::{load, parse_str};
