@@ -1,5 +1,5 @@
-//! Criterion benches: one group per stage (and the JSONL parser), throughput in bytes of
-//! text, on real documents from ../shared/data/corpora/web_c4_en_sample.
+//! Criterion benches: one group per stage (and the JSONL reader's per-line checks), throughput
+//! in bytes of text, on real documents from ../shared/data/corpora/web_c4_en_sample.
 //!
 //! `cargo bench --bench stages` (add `-- normalize` to run one group).
 
@@ -175,5 +175,48 @@ fn pathological(c: &mut Criterion) {
     }
 }
 
-criterion_group!(stages, benches, tokenizer, pathological);
+criterion_group!(stages, benches, tokenizer, pathological, jsonl_line_checks);
 criterion_main!(stages);
+
+/// A JSON line as Python's `json.dumps` writes it: every non-ASCII character escaped.
+fn ascii_escaped(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() * 2);
+    let mut units = [0u16; 2];
+    for c in line.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
+}
+
+/// The per-line checks of the JSONL reader before the columnar decoder (`source::escapes`,
+/// `source::linecheck`), on multilingual web lines as written and ASCII-escaped.
+fn jsonl_line_checks(c: &mut Criterion) {
+    use sluice::source::{escapes, linecheck};
+    let f = std::fs::File::open(DOLMA).expect("run from the crate root with ../shared present");
+    let raw: Vec<String> = std::io::BufReader::new(zstd::Decoder::new(f).unwrap())
+        .lines()
+        .take(512)
+        .map(|l| l.unwrap())
+        .collect();
+    let escaped: Vec<String> = raw.iter().map(|l| ascii_escaped(l)).collect();
+    for (name, lines) in [("as_written", &raw), ("ascii_escaped", &escaped)] {
+        let mut g = c.benchmark_group("jsonl_line_checks");
+        g.throughput(Throughput::Bytes(lines.iter().map(|l| l.len() as u64).sum()));
+        g.bench_function(name, |bench| {
+            bench.iter(|| {
+                let mut n = 0;
+                for l in lines.iter() {
+                    let p = escapes::prepare(l.as_bytes()).unwrap();
+                    n += linecheck::check(&p, "text", &["id"]).unwrap().unknown.len();
+                }
+                n
+            })
+        });
+    }
+}

@@ -153,6 +153,14 @@ fn run(pipeline: &Path, args: RunArgs) -> Result<ExitCode> {
         )
     })?;
     report(&outcome, args.quiet, args.stats_json)?;
+    let unknown = &outcome.stats.input.unknown_fields;
+    if !unknown.is_empty() {
+        let keys: Vec<String> = unknown.iter().map(|(k, n)| format!("`{k}` ({n})")).collect();
+        tracing::warn!(
+            "Records had top-level keys that the schema inferred from the first lines of their source lacks; their values were not carried (stats.json input.unknown_fields): {}",
+            keys.join(", ")
+        );
+    }
     let bad: u64 = outcome.stats.input.bad_records.values().sum();
     tracing::info!(out = %out_dir.display(), skipped_bad_records = bad, "Run finished.");
     Ok(ExitCode::SUCCESS)

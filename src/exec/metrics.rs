@@ -63,6 +63,11 @@ pub struct InputStats {
     pub empty_text: u64,
     /// Bad records skipped under `on_error: skip`, by kind.
     pub bad_records: BTreeMap<String, u64>,
+    /// JSONL records with top-level keys that the source's schema (inferred from the first
+    /// lines of its first file) lacks, by key: the records are read, those values are not
+    /// carried.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unknown_fields: BTreeMap<String, u64>,
     /// Thread-seconds spent reading and parsing.
     pub seconds: f64,
 }
@@ -78,6 +83,9 @@ impl InputStats {
         for (k, v) in &o.bad_records {
             *self.bad_records.entry(k.clone()).or_insert(0) += v;
         }
+        for (k, v) in &o.unknown_fields {
+            *self.unknown_fields.entry(k.clone()).or_insert(0) += v;
+        }
     }
 
     /// Adds one unit's read output.
@@ -88,6 +96,9 @@ impl InputStats {
         self.documents += documents;
         self.seconds += seconds;
         self.add_bad(&r.bad);
+        for (k, v) in &r.unknown_fields {
+            *self.unknown_fields.entry(k.clone()).or_insert(0) += v;
+        }
     }
 
     /// Counts bad records.

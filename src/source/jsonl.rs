@@ -1,6 +1,7 @@
 //! JSONL input: streaming decompression into chunks of lines (producer thread) and parsing a
 //! chunk into a record batch with per-line error reports (worker threads).
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
@@ -10,6 +11,8 @@ use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::json::ReaderBuilder;
 
+use super::escapes;
+use super::linecheck::{self, Checked, LineError, TextKind};
 use super::{BadRecord, Compression, InputFile, PlannedSource, ReadOutput};
 use crate::config::SourceConfig;
 use crate::error::{Error, Result};
@@ -78,8 +81,9 @@ pub fn infer_schema(cfg: &SourceConfig, files: &[Arc<InputFile>]) -> Result<Sche
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
+        let record = if lineno == 1 { strip_bom(&line) } else { &line };
         if let Ok(v @ serde_json::Value::Object(_)) =
-            serde_json::from_slice::<serde_json::Value>(&line)
+            serde_json::from_slice::<serde_json::Value>(record)
         {
             values.push(v);
         }
@@ -95,13 +99,14 @@ pub fn infer_schema(cfg: &SourceConfig, files: &[Arc<InputFile>]) -> Result<Sche
             format!("cannot infer a schema from the first {lineno} lines: {e}"),
         )
     })?;
-    // The text field is always decoded as a string so that a number there is reported as a
-    // wrong type instead of widening the column.
+    // The text field is always decoded as a string (a number there is reported as a wrong type
+    // by `linecheck`), and so is the id: numeric ids read as written, and a file whose first
+    // ids are numbers may have string ids later.
     let fields: Vec<Field> = schema
         .fields()
         .iter()
         .map(|f| {
-            if f.name() == &cfg.text_field {
+            if f.name() == &cfg.text_field || f.name() == &cfg.id_field {
                 Field::new(f.name(), DataType::Utf8, true)
             } else {
                 f.as_ref().clone().with_nullable(true)
@@ -124,6 +129,24 @@ pub struct Chunk {
     pub first_line: u64,
 }
 
+/// A file's first line without its UTF-8 byte-order mark, if it has one (editors on Windows
+/// write one; it is not part of the first record).
+fn strip_bom(line: &[u8]) -> &[u8] {
+    line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+}
+
+/// `s` cut to at most `max` bytes (at a character boundary), marked when cut.
+fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{} …", &s[..end])
+}
+
 fn lossy(bytes: &[u8]) -> String {
     let cut = &bytes[..bytes.len().min(MAX_QUARANTINE_RECORD)];
     String::from_utf8_lossy(cut).trim_end().to_string()
@@ -138,8 +161,12 @@ pub fn parse_chunk(
 ) -> Result<ReadOutput> {
     let cfg = &source.config;
     let mut out = ReadOutput::default();
-    let mut good: Vec<&[u8]> = Vec::new();
+    // What the decoder reads (escaped surrogate pairs made raw, see `escapes`) and the line as
+    // it is in the file (for the quarantine).
+    let mut good: Vec<Cow<[u8]>> = Vec::new();
+    let mut good_raw: Vec<&[u8]> = Vec::new();
     let mut good_lines: Vec<u64> = Vec::new();
+    let known: Vec<&str> = source.raw_schema.fields().iter().map(|f| f.name().as_str()).collect();
     let bad = |kind, line, message: String, raw: &[u8]| BadRecord {
         kind,
         file: file.display(),
@@ -150,6 +177,7 @@ pub fn parse_chunk(
     };
     for (i, raw) in chunk.data.split_inclusive(|&b| b == b'\n').enumerate() {
         let line = chunk.first_line + i as u64;
+        let raw = if line == 1 { strip_bom(raw) } else { raw };
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -163,12 +191,20 @@ pub fn parse_chunk(
             ));
             continue;
         }
-        match serde_json::from_slice::<serde::de::IgnoredAny>(raw) {
+        // Escaped surrogate pairs made raw, lone ones rejected, before anything decodes a string.
+        let prepared = match escapes::prepare(raw) {
+            Ok(prepared) => prepared,
             Err(e) => {
+                out.bad.push(bad("lone_surrogate", line, e.to_string(), raw));
+                continue;
+            }
+        };
+        match linecheck::check(&prepared, &cfg.text_field, &known) {
+            Err(LineError::Malformed(e)) => {
                 out.bad.push(bad("invalid_json", line, format!("malformed JSON: {e}"), raw));
                 continue;
             }
-            Ok(_) if raw.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') => {
+            Err(LineError::NotAnObject) => {
                 out.bad.push(bad(
                     "invalid_json",
                     line,
@@ -177,9 +213,22 @@ pub fn parse_chunk(
                 ));
                 continue;
             }
-            Ok(_) => {}
+            Ok(Checked { text: TextKind::Other(what), .. }) => {
+                let message = format!(
+                    "a field has the wrong type: `{}` is {what}, not a string",
+                    cfg.text_field
+                );
+                out.bad.push(bad("wrong_type", line, message, raw));
+                continue;
+            }
+            Ok(Checked { unknown, .. }) => {
+                for key in unknown {
+                    *out.unknown_fields.entry(key).or_insert(0) += 1;
+                }
+            }
         }
-        good.push(raw);
+        good.push(prepared);
+        good_raw.push(raw);
         good_lines.push(line);
     }
     if good.is_empty() {
@@ -191,28 +240,34 @@ pub fn parse_chunk(
             // Type errors surface for the whole chunk; find the lines one by one.
             let mut batches = Vec::new();
             let mut lines = Vec::new();
-            for (raw, &line) in good.iter().zip(&good_lines) {
-                match decode(&source.raw_schema, &[raw]) {
+            let mut raws = Vec::new();
+            for ((prepared, raw), &line) in good.iter().zip(&good_raw).zip(&good_lines) {
+                let decoded = decode(&source.raw_schema, std::slice::from_ref(prepared));
+                match decoded {
                     Ok(b) => {
                         batches.push(b);
                         lines.push(line);
+                        raws.push(*raw);
                     }
                     Err(e) => out.bad.push(bad(
                         "wrong_type",
                         line,
-                        format!("a field has the wrong type: {e}"),
+                        format!("a field has the wrong type: {}", clip(&e.to_string(), 400)),
                         raw,
                     )),
                 }
             }
+            // Reports in line order, the type errors among the others.
+            out.bad.sort_by_key(|b| b.line);
             good_lines = lines;
+            good_raw = raws;
             if batches.is_empty() {
                 return Ok(out);
             }
             arrow::compute::concat_batches(&source.raw_schema, &batches)?
         }
     };
-    finish(decoded, &good_lines, &good, file, source, doc_schema, cfg, out)
+    finish(decoded, &good_lines, &good_raw, file, source, doc_schema, cfg, out)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -229,10 +284,8 @@ fn finish(
     let text = decoded.column_by_name(&cfg.text_field).expect("text field is in the raw schema");
     let text =
         text.as_any().downcast_ref::<arrow::array::StringArray>().expect("text decoded as Utf8");
-    // The raw lines line up with the rows only when no line was dropped as `wrong_type`.
-    let raw_of = |i: usize| {
-        if raws.len() == text.len() { raws.get(i).map(|r| lossy(r)) } else { None }
-    };
+    // One raw line per decoded row (lines dropped as `wrong_type` are gone from both).
+    let raw_of = |i: usize| raws.get(i).map(|r| lossy(r));
     // One line per decoded row; the rule looks at no more rows than there are lines.
     let rows = text.slice(0, text.len().min(lines.len()));
     let mask = super::classify_text(&rows, file, &mut out, |i| {
@@ -258,15 +311,18 @@ fn finish(
     Ok(out)
 }
 
+/// Decodes lines with the raw schema. A number or boolean in a string column (an id written as
+/// 7) is read as its JSON text, as written; the text field never holds one (`linecheck`).
 fn decode(
     schema: &SchemaRef,
-    lines: &[&[u8]],
+    lines: &[Cow<[u8]>],
 ) -> std::result::Result<RecordBatch, arrow::error::ArrowError> {
     let mut decoder = ReaderBuilder::new(Arc::clone(schema))
         .with_batch_size(lines.len().max(1))
+        .with_coerce_primitive(true)
         .build_decoder()?;
     for raw in lines {
-        let mut buf: &[u8] = raw;
+        let mut buf: &[u8] = raw.as_ref();
         while !buf.is_empty() {
             let n = decoder.decode(buf)?;
             if n == 0 {

@@ -5,7 +5,9 @@
 //! Cutting happens on one producer thread (decompression is sequential); parsing a unit
 //! happens on the worker threads, so one huge file still uses every core.
 
+pub mod escapes;
 pub mod jsonl;
+pub mod linecheck;
 pub mod parquet;
 pub mod slices;
 pub mod units;
@@ -161,6 +163,17 @@ pub fn plan_source(index: usize, cfg: &SourceConfig) -> Result<PlannedSource> {
             text.data_type()
         )));
     }
+    for f in raw_schema.fields() {
+        let depth = nesting(f.data_type());
+        if depth > MAX_NESTING {
+            return Err(Error::Invalid(format!(
+                "source `{}`: field `{}` in {} nests {depth} levels deep; sluice carries at most {MAX_NESTING}, because Arrow and Parquet readers refuse deeper schemas (arrow-rs near 60 levels, pyarrow at 100); flatten the field or leave it out of the input",
+                cfg.name,
+                f.name(),
+                first.display(),
+            )));
+        }
+    }
     let carried = raw_schema
         .fields()
         .iter()
@@ -179,6 +192,23 @@ pub fn plan_source(index: usize, cfg: &SourceConfig) -> Result<PlannedSource> {
         })
         .collect();
     Ok(PlannedSource { config: cfg.clone(), files, raw_schema, carried })
+}
+
+/// Deepest nesting of struct, list and map levels a carried column may have.
+pub const MAX_NESTING: usize = 50;
+
+/// Levels of struct, list and map in a type (0 for a scalar).
+fn nesting(dt: &DataType) -> usize {
+    match dt {
+        DataType::Struct(fs) => 1 + fs.iter().map(|f| nesting(f.data_type())).max().unwrap_or(0),
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::Map(f, _) => 1 + nesting(f.data_type()),
+        _ => 0,
+    }
 }
 
 /// True for Arrow string types.
@@ -222,7 +252,7 @@ pub fn union_schema(sources: &[PlannedSource]) -> Result<SchemaRef> {
 /// What went wrong with one bad record.
 #[derive(Debug, Clone, Serialize)]
 pub struct BadRecord {
-    /// Kind, used as the stats key: `invalid_json`, `invalid_utf8`, `missing_text`,
+    /// Kind, used as the stats key: `invalid_json`, `invalid_utf8`, `lone_surrogate`, `missing_text`,
     /// `wrong_type`, `truncated_file`, `corrupt_file`, `empty_file`, `unreadable_file`.
     pub kind: &'static str,
     /// File path.
@@ -261,6 +291,9 @@ pub struct ReadOutput {
     pub bad: Vec<BadRecord>,
     /// Records whose text was empty (dropped, counted as `empty_text`).
     pub empty_text: u64,
+    /// JSONL: records with a top-level key that the source's schema (inferred from the first
+    /// lines of its first file) lacks, by key; those values are not carried.
+    pub unknown_fields: std::collections::BTreeMap<String, u64>,
     /// Records read (good, bad and empty).
     pub records: u64,
     /// Bytes of text in the good documents.

@@ -198,3 +198,35 @@ fn empty_texts_are_counted_not_errors() {
     assert_eq!(stats["input"]["empty_text"], 1);
     assert_eq!(stats["input"]["documents"], 1);
 }
+
+#[test]
+fn lone_and_reversed_surrogate_escapes() {
+    // A surrogate escape that is not half of a pair names no character: a bad record with the
+    // escape and its byte offset, never a replacement character. Wherever it is: the text,
+    // another field, a nested value or a key.
+    let lines = [
+        r#"{"id": "b", "text": "\udc00\ud800 reversed"}"#,
+        r#"{"id": "c", "text": "ends with a high half \ud800"}"#,
+        r#"{"id": "d", "text": "two highs \ud800\udbff\udc00"}"#,
+        r#"{"id": "e", "text": "fine \ud83d\ude00", "meta": {"t": "\uDFFF"}}"#,
+        r#"{"id": "f", "text": "fine", "k\ud800": 1}"#,
+    ];
+    let d = tempdir();
+    let body = format!("{GOOD}\n{}\n{GOOD2}\n", lines.join("\n"));
+    write(&d.path().join("in.jsonl"), body.as_bytes());
+    case(
+        d.path(),
+        "in.jsonl",
+        &["in.jsonl:2", "\\udc00", "low surrogate without a high one"],
+        "lone_surrogate",
+        lines.len() as u64,
+    );
+    let q = std::fs::read_to_string(d.path().join("out/quarantine/bad_records.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> =
+        q.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for (r, line) in records.iter().zip(lines) {
+        assert_eq!(r["record"], line, "the quarantine keeps the line as written");
+    }
+    let stats = json(&d.path().join("out/stats.json"));
+    assert_eq!(stats["input"]["documents"], 2);
+}

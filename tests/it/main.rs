@@ -6,6 +6,7 @@ mod cli;
 mod deferred_drops;
 mod determinism;
 mod engine;
+mod fidelity;
 mod golden;
 mod pipelines;
 mod readers;
