@@ -223,8 +223,12 @@ fn hint(msg: &str) -> String {
         msg.to_ascii_lowercase()
             .contains(&format!("invalid type: string \"{w}\", expected a boolean"))
     });
+    let number_for_string = msg.contains("expected a string")
+        && (msg.contains("invalid type: integer") || msg.contains("invalid type: floating point"));
     if yaml11 {
         format!("{msg} (pipeline files follow YAML 1.2: write `true` or `false`)")
+    } else if number_for_string {
+        format!("{msg} (quote it to make it a string, e.g. \"1.0\")")
     } else {
         msg.to_string()
     }

@@ -184,3 +184,10 @@ fn only_true_and_false_are_booleans() {
     let err = super::parse_str(&text.replace("True", "yes"), "p.yaml".as_ref()).unwrap_err();
     assert!(err.to_string().contains("write `true` or `false`"), "{err}");
 }
+
+#[test]
+fn a_number_where_a_string_is_expected_says_to_quote_it() {
+    let text = "name: p\nsources: [{ name: s, paths: [a.jsonl] }]\nstages: [{ id: 1.0, type: length_filter }]\noutput: { dir: out }\n";
+    let err = super::parse_str(text, "p.yaml".as_ref()).unwrap_err().to_string();
+    assert!(err.contains("quote it"), "{err}");
+}
