@@ -14,6 +14,12 @@ use arrow::datatypes::{DataType, Field, Schema};
 
 use crate::util::*;
 
+/// Writes pipeline `name` with `text` in `dir` and runs it there; it must succeed.
+fn run_ok(dir: &Path, name: &str, text: &str) {
+    let p = pipeline(dir, name, text);
+    ok(&sluice_in(dir, &["run", p.to_str().unwrap(), "--quiet"]));
+}
+
 /// Code points per document.
 const PER_DOC: usize = 4096;
 
@@ -146,25 +152,23 @@ fn every_scalar_value_round_trips_through_every_reader_and_writer() {
     let d = tempdir();
     let sources = inputs(d.path(), &docs);
     // Shards, and `dropped/` (a second output where a filter drops every document).
-    let p = pipeline(
+    run_ok(
         d.path(),
         "p.yaml",
         &format!("name: fidelity\nsources:\n{sources}output: {{ dir: out }}\n"),
     );
-    ok(&sluice_in(d.path(), &["run", p.to_str().unwrap(), "--quiet"]));
     let stats = json(&d.path().join("out/stats.json"));
     assert_eq!(stats["input"]["documents"], docs.len() * SOURCES.len(), "{stats:#}");
     let shards = read_split(&d.path().join("out"), "train");
     assert_every_doc(&texts_by_doc(&shards, "id"), &docs, SOURCES);
 
-    let p = pipeline(
+    run_ok(
         d.path(),
         "drop.yaml",
         &format!(
             "name: fidelity\nsources:\n{sources}stages:\n  - {{ type: sql_filter, predicate: \"length(text) < 0\" }}\noutput: {{ dir: dropped_out, write_dropped: true }}\n"
         ),
     );
-    ok(&sluice_in(d.path(), &["run", p.to_str().unwrap(), "--quiet"]));
     let dropped = read_split(&d.path().join("dropped_out"), "dropped");
     assert_every_doc(&texts_by_doc(&dropped, "doc_id"), &docs, SOURCES);
 
@@ -189,12 +193,11 @@ fn the_quarantine_keeps_every_scalar_value_as_written() {
     let body = [escaped, raw].concat();
     let body = String::from_utf8(body).unwrap().replace("\"text\":", "\"body\":");
     write(&d.path().join("in.jsonl"), body.as_bytes());
-    let p = pipeline(
+    run_ok(
         d.path(),
         "p.yaml",
         "name: q\non_error: skip\nsources:\n  - { name: s, paths: [\"in.jsonl\"] }\noutput: { dir: out }\n",
     );
-    ok(&sluice_in(d.path(), &["run", p.to_str().unwrap(), "--quiet"]));
     let q = std::fs::read_to_string(d.path().join("out/quarantine/bad_records.jsonl")).unwrap();
     let records: Vec<String> = q
         .lines()
@@ -218,7 +221,7 @@ fn escaped_and_raw_text_tokenize_alike_and_as_the_reference() {
     let d = tempdir();
     let sources = inputs(d.path(), &docs);
     let tok = shared("tokenizers/gpt2/tokenizer.json");
-    let p = pipeline(
+    run_ok(
         d.path(),
         "p.yaml",
         &format!(
@@ -226,7 +229,6 @@ fn escaped_and_raw_text_tokenize_alike_and_as_the_reference() {
             tok.display()
         ),
     );
-    ok(&sluice_in(d.path(), &["run", p.to_str().unwrap(), "--quiet"]));
     let mut got: HashMap<(String, String), Vec<i32>> = HashMap::new();
     for b in read_split(&d.path().join("out"), "train") {
         let keys = strings(&b, "source").into_iter().zip(strings(&b, "doc_id"));
@@ -263,14 +265,13 @@ fn escaped_and_raw_text_tokenize_alike_and_as_the_reference() {
 fn run_lines(file: &str, bytes: &[u8]) -> (Vec<RecordBatch>, serde_json::Value, String) {
     let d = tempdir();
     write(&d.path().join(file), bytes);
-    let p = pipeline(
+    run_ok(
         d.path(),
         "p.yaml",
         &format!(
             "name: corner\non_error: skip\nsources:\n  - {{ name: s, paths: [\"{file}\"] }}\noutput: {{ dir: out }}\n"
         ),
     );
-    ok(&sluice_in(d.path(), &["run", p.to_str().unwrap(), "--quiet"]));
     let q = std::fs::read_to_string(d.path().join("out/quarantine/bad_records.jsonl"));
     (
         read_split(&d.path().join("out"), "train"),
@@ -380,30 +381,17 @@ fn python_json_escapes_round_trip() {
     // Python writes the corpus with `json.dumps` (ASCII-escaped) and reads sluice's shard with
     // pyarrow; both sides compare with Python's own strings.
     let d = tempdir();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/escape_roundtrip.py");
-    let run = |step: &str| {
-        std::process::Command::new("python3").arg(script).arg(step).arg(d.path()).output()
-    };
-    let o = match run("write") {
-        Ok(o) => o,
-        Err(e) if std::env::var("CI").is_err() => {
-            eprintln!("skipped: python3 is not available ({e})");
-            return;
-        }
-        Err(e) => panic!("python3 is required in CI: {e}"),
-    };
-    assert!(o.status.success(), "{}", stderr(&o));
-    let p = pipeline(
+    let script = python_script("escape_roundtrip.py");
+    let dir = d.path().to_str().unwrap();
+    if python(&[&script, "write", dir], &[], "python3 is needed").is_none() {
+        return;
+    }
+    run_ok(
         d.path(),
         "p.yaml",
         "name: py\nsources:\n  - { name: py, paths: [\"py.jsonl\"] }\noutput: { dir: out }\n",
     );
-    ok(&sluice_in(d.path(), &["run", p.to_str().unwrap(), "--quiet"]));
-    let o = run("check").unwrap();
-    let text = format!("{}{}", stdout(&o), stderr(&o));
-    match o.status.code() {
-        Some(0) => eprintln!("{text}"),
-        Some(3) if std::env::var("CI").is_err() => eprintln!("skipped (pyarrow missing): {text}"),
-        _ => panic!("Python round trip failed:\n{text}"),
+    if let Some(text) = python(&[&script, "check", dir], &[], "pip install pyarrow") {
+        eprintln!("{text}");
     }
 }

@@ -1,6 +1,8 @@
 //! Output compatibility: pyarrow, Hugging Face `datasets`, polars and DuckDB read the shards
 //! as they are. `.ci/run` installs them; elsewhere a missing library skips with a reason.
 
+use std::path::Path;
+
 use crate::util::*;
 
 #[test]
@@ -8,27 +10,11 @@ fn python_readers_read_the_shards() {
     let d = tempdir();
     let out = d.path().join("qs");
     ok(&sluice(&["run", "pipelines/quickstart.yaml", "--quiet", "--out", out.to_str().unwrap()]));
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/read_outputs.py");
-    let o = match std::process::Command::new("python3")
-        .arg(script)
-        .arg(&out)
-        .env("HF_DATASETS_OFFLINE", "1")
-        .env("HF_HOME", d.path().join("hf"))
-        .output()
-    {
-        Ok(o) => o,
-        Err(e) if std::env::var("CI").is_err() => {
-            eprintln!("skipped: python3 is not available ({e})");
-            return;
-        }
-        Err(e) => panic!("python3 is required in CI: {e}"),
-    };
-    let text = format!("{}{}", stdout(&o), stderr(&o));
-    match o.status.code() {
-        Some(0) => eprintln!("{text}"),
-        Some(3) if std::env::var("CI").is_err() => {
-            eprintln!("skipped in part (install pyarrow datasets polars duckdb to run all): {text}")
-        }
-        _ => panic!("Python readers failed:\n{text}"),
+    let script = python_script("read_outputs.py");
+    let hf = d.path().join("hf");
+    let envs: &[(&str, &Path)] = &[("HF_DATASETS_OFFLINE", Path::new("1")), ("HF_HOME", &hf)];
+    let install = "install pyarrow datasets polars duckdb to run all";
+    if let Some(text) = python(&[&script, out.to_str().unwrap()], envs, install) {
+        eprintln!("{text}");
     }
 }

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::Path;
-use std::process::Command;
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -28,30 +27,8 @@ const NOT_SERVED: &[&str] = &[
     "tokenizers/rut5-base_unigram/tokenizer.json.zst",
 ];
 
-/// Runs a Python helper; `None` (with the reason printed) when it cannot run outside CI.
-fn python(args: &[&str]) -> Option<String> {
-    let o = match Command::new("python3").args(args).output() {
-        Ok(o) => o,
-        Err(e) if std::env::var("CI").is_err() => {
-            eprintln!("skipped: python3 is not available ({e})");
-            return None;
-        }
-        Err(e) => panic!("python3 is required in CI: {e}"),
-    };
-    let text = format!("{}{}", stdout(&o), stderr(&o));
-    match o.status.code() {
-        Some(0) => Some(text),
-        Some(3) if std::env::var("CI").is_err() => {
-            eprintln!("skipped (pip install tokenizers==0.23.3 to run the id gate): {text}");
-            None
-        }
-        _ => panic!("{args:?} failed:\n{text}"),
-    }
-}
-
-fn script(name: &str) -> String {
-    format!("{}/tests/python/{name}", env!("CARGO_MANIFEST_DIR"))
-}
+/// What a missing package needs.
+const INSTALL: &str = "pip install tokenizers==0.23.3 to run the id gate";
 
 fn sha(ids: &[u32]) -> String {
     let bytes: Vec<u8> = ids.iter().flat_map(|i| i.to_le_bytes()).collect();
@@ -82,7 +59,7 @@ fn encoder(rel: &str, want: Want) -> Encoder {
 
 #[test]
 fn fast_path_ids_equal_the_python_reference_on_every_corpus() {
-    if python(&[&script("onig_classes.py"), "--check"]).is_none() {
+    if python(&[&python_script("onig_classes.py"), "--check"], &[], INSTALL).is_none() {
         return;
     }
     let tmp = tempdir();
@@ -95,14 +72,14 @@ fn fast_path_ids_equal_the_python_reference_on_every_corpus() {
         .filter(|p| p.ends_with(".jsonl.zst"))
         .collect();
     corpora.sort();
-    let mut args = vec![script("reference_ids.py"), dir.to_string_lossy().into_owned()];
+    let mut args = vec![python_script("reference_ids.py"), dir.to_string_lossy().into_owned()];
     for (name, rel) in SERVED {
         args.push(format!("{name}={}", shared(rel).display()));
     }
     args.push("--".into());
     args.extend(corpora.iter().cloned());
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    if reuse.is_none() && python(&refs).is_none() {
+    if reuse.is_none() && python(&refs, &[], INSTALL).is_none() {
         return;
     }
     let mut sets = vec![("adversarial".to_string(), docs(&dir.join("adversarial.jsonl")))];

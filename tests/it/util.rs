@@ -18,6 +18,40 @@ pub fn sluice_in(dir: &Path, args: &[&str]) -> Output {
         .expect("run sluice")
 }
 
+/// Runs `python3 ARGS` with `envs`. Returns its output on exit 0. Outside CI, a missing
+/// python3 or exit 3 (a package is missing; `install` says which) skips with the reason printed
+/// and returns `None`. Anything else panics: in CI every Python check must run.
+pub fn python(args: &[&str], envs: &[(&str, &Path)], install: &str) -> Option<String> {
+    let in_ci = std::env::var("CI").is_ok();
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let o = match cmd.output() {
+        Ok(o) => o,
+        Err(e) if !in_ci => {
+            eprintln!("skipped: python3 is not available ({e})");
+            return None;
+        }
+        Err(e) => panic!("python3 is required in CI: {e}"),
+    };
+    let text = format!("{}{}", stdout(&o), stderr(&o));
+    match o.status.code() {
+        Some(0) => Some(text),
+        Some(3) if !in_ci => {
+            eprintln!("skipped ({install}): {text}");
+            None
+        }
+        _ => panic!("python3 {args:?} failed:\n{text}"),
+    }
+}
+
+/// Path of a helper script in `tests/python/`.
+pub fn python_script(name: &str) -> String {
+    format!("{}/tests/python/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
 /// Runs `sluice` from the crate root.
 pub fn sluice(args: &[&str]) -> Output {
     sluice_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
