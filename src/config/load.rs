@@ -219,10 +219,10 @@ fn list(items: &[&str]) -> String {
 
 /// Adds a "did you mean" to serde's unknown-variant / unknown-field messages.
 fn hint(msg: &str) -> String {
-    let yaml11 = ["yes", "no", "on", "off", "y", "n"].iter().any(|w| {
-        msg.to_ascii_lowercase()
-            .contains(&format!("invalid type: string \"{w}\", expected a boolean"))
-    });
+    let lower = msg.to_ascii_lowercase();
+    let yaml11 = ["yes", "no", "on", "off", "y", "n"]
+        .iter()
+        .any(|w| lower.contains(&format!("invalid type: string \"{w}\", expected a boolean")));
     let number_for_string = msg.contains("expected a string")
         && (msg.contains("invalid type: integer") || msg.contains("invalid type: floating point"));
     if yaml11 {

@@ -242,8 +242,7 @@ pub fn parse_chunk(
             let mut lines = Vec::new();
             let mut raws = Vec::new();
             for ((prepared, raw), &line) in good.iter().zip(&good_raw).zip(&good_lines) {
-                let decoded = decode(&source.raw_schema, std::slice::from_ref(prepared));
-                match decoded {
+                match decode(&source.raw_schema, std::slice::from_ref(prepared)) {
                     Ok(b) => {
                         batches.push(b);
                         lines.push(line);
