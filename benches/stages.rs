@@ -58,6 +58,7 @@ fn stage(yaml: &str, schema: Arc<Schema>) -> BuiltStage {
         input_schema: schema,
         seed: 0,
         sources: Vec::new(),
+        token_count: None,
     })
     .unwrap()
     .0

@@ -145,12 +145,17 @@ fn run(pipeline: &Path, args: RunArgs) -> Result<ExitCode> {
     let opts = args.options();
     let out_dir = args.out_dir(&plan);
     tracing::info!(pipeline = %pipeline.display(), threads = opts.threads, out = %out_dir.display(), resume = args.resume, "Starting run.");
-    let outcome = exec::run(&plan, &out_dir, &opts, args.resume).with_context(|| {
-        format!(
-            "pipeline {} failed; no manifest was written (committed slices are kept: rerun \
-             with --resume to finish)",
+    let outcome = exec::run(&plan, &out_dir, &opts, args.resume).map_err(|e| {
+        // a pipeline that cannot run as written (a mixture that cannot be met) needs a fix, not
+        // a resume
+        let hint = match e.domain() {
+            sluice::ErrorDomain::Config => "",
+            _ => " (committed slices are kept: rerun with --resume to finish)",
+        };
+        anyhow::Error::new(e).context(format!(
+            "pipeline {} failed; no manifest was written{hint}",
             pipeline.display()
-        )
+        ))
     })?;
     report(&outcome, args.quiet, args.stats_json)?;
     let unknown = &outcome.stats.input.unknown_fields;

@@ -46,13 +46,13 @@ pub enum Error {
         source: std::io::Error,
     },
     /// An error inside a stage, with the stage id.
-    #[error("stage `{stage}`: {source}")]
+    #[error("stage `{stage}`: {inner}")]
     InStage {
         /// The stage id from the pipeline file.
         stage: String,
-        /// The underlying error.
-        #[source]
-        source: Box<Error>,
+        /// The underlying error (in the message already, so not a `source`: a chain printed
+        /// with `{:#}` would repeat it).
+        inner: Box<Error>,
     },
     /// An Arrow error.
     #[error(transparent)]
@@ -76,7 +76,7 @@ impl Error {
     pub fn domain(&self) -> ErrorDomain {
         match self {
             Error::Config { .. } | Error::Invalid(_) => ErrorDomain::Config,
-            Error::InStage { source, .. } => source.domain(),
+            Error::InStage { inner, .. } => inner.domain(),
             Error::Internal(_) => ErrorDomain::Internal,
             _ => ErrorDomain::Data,
         }
@@ -84,7 +84,7 @@ impl Error {
 
     /// Wraps the error with the id of the stage it happened in.
     pub fn in_stage(self, stage: &str) -> Error {
-        Error::InStage { stage: stage.to_string(), source: Box::new(self) }
+        Error::InStage { stage: stage.to_string(), inner: Box::new(self) }
     }
 
     /// An I/O error on `path`.

@@ -125,6 +125,7 @@ impl Plan {
                 input_schema: Arc::clone(&schema),
                 seed: config.seed,
                 sources: config.sources.iter().map(|s| (s.name.clone(), s.weight)).collect(),
+                token_count: tokens.as_ref().map(|t| t.count.clone()),
             };
             let built = spec.config.build(&cx).and_then(|(stage, facts)| {
                 let out = match &stage {
@@ -133,6 +134,9 @@ impl Plan {
                         filter_schema(&schema, &stage, &format!("{id}_reason"))
                     }
                     BuiltStage::Expand(e) => e.output_schema(&origin_schema(&schema))?,
+                    BuiltStage::Ordered(o, _) if o.counted() => {
+                        origin_schema(&filter_schema(&schema, &stage, &format!("{id}_reason")))
+                    }
                     BuiltStage::Ordered(..) => {
                         filter_schema(&schema, &stage, &format!("{id}_reason"))
                     }

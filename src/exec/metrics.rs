@@ -30,6 +30,18 @@ pub struct StageStats {
     /// Thread-seconds spent in the stage (summed over workers). The last stage also pays for
     /// cutting the dropped rows out of the columns no filter read (they are cut once).
     pub seconds: f64,
+    /// Counted stages (`mix`, `balance`): documents and tokens written per group.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, GroupTotal>,
+}
+
+/// Documents and tokens a counted stage wrote for one group.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GroupTotal {
+    /// Documents (copies included).
+    pub documents: u64,
+    /// Tokens.
+    pub tokens: u64,
 }
 
 impl StageStats {
@@ -42,6 +54,11 @@ impl StageStats {
         self.seconds += d.seconds;
         for (k, v) in &d.reasons {
             *self.reasons.entry(k.clone()).or_insert(0) += v;
+        }
+        for (k, v) in &d.groups {
+            let e = self.groups.entry(k.clone()).or_default();
+            e.documents += v.documents;
+            e.tokens += v.tokens;
         }
     }
 }
@@ -169,6 +186,10 @@ pub struct RunStats {
     pub output: BTreeMap<String, SplitStats>,
     /// Peak resident memory of the process in bytes, when the OS reports it.
     pub peak_rss_bytes: Option<u64>,
+    /// Counted stages (`mix`, `balance`): per stage id, per group the request, what the input
+    /// had, the plan and what was written (as in the manifest).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub mixture: serde_json::Map<String, serde_json::Value>,
 }
 
 fn rate(n: f64, s: f64) -> String {
@@ -276,6 +297,9 @@ impl RunStats {
                 st.bytes_per_entry
             ));
         }
+        for (stage, m) in &self.mixture {
+            out.push_str(&mixture_lines(stage, m));
+        }
         let mb = i.text_bytes as f64 / 1e6;
         out.push_str(&format!(
             "{:.1} MB of text in {:.2} s wall ({} MB/s, {} docs/s) on {} thread{}",
@@ -292,6 +316,30 @@ impl RunStats {
         out.push('\n');
         out
     }
+}
+
+/// The summary lines of one counted stage: per group the request and what was written.
+fn mixture_lines(stage: &str, m: &serde_json::Value) -> String {
+    let unit = m["unit"].as_str().unwrap_or("documents");
+    let mut out = format!("mixture of `{stage}` (shares of {unit}):\n");
+    for g in m["groups"].as_array().into_iter().flatten() {
+        let f = |k: &str| g[k].as_f64().unwrap_or(0.0);
+        let requested = match g["requested_share"].as_f64() {
+            Some(s) => format!("requested {:.4}", s),
+            None => format!("requested {}", g["requested"].as_str().unwrap_or("")),
+        };
+        out.push_str(&format!(
+            "  {}: {requested}, realised {:.4} ({} documents, {} tokens; {:.2} copies per input \
+             document{})\n",
+            g["group"].as_str().unwrap_or(""),
+            f("realised_share"),
+            g["realised_documents"],
+            g["realised_tokens"],
+            f("repeat"),
+            if g["capped"] == true { ", capped by max_repeat" } else { "" }
+        ));
+    }
+    out
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), in bytes.

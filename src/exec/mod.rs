@@ -134,9 +134,10 @@ type Done = (usize, u64, Result<UnitState>);
 pub(crate) enum Mode<'a> {
     /// Run every step and write through the sink, committing each slice.
     Write { sink: &'a mut Sink, ledger: &'a Ledger },
-    /// The map phase of a task split: the first segment and the ordered stage after it, with
-    /// a fresh state; each slice's delta is written to `map_dir/<slice>.bin`.
-    Map { map_dir: PathBuf, ledger: &'a Ledger },
+    /// The map phase of a task split, or the count pass of a counted stage: the segments up
+    /// to and including the decision of the ordered stage `stage` (segment `step`), with a
+    /// fresh state; each slice's delta of that stage is written to `map_dir/<slice>.bin`.
+    Map { map_dir: PathBuf, ledger: &'a Ledger, step: usize, stage: usize },
 }
 
 /// Counters of the slice in progress (written with its commit).
@@ -184,7 +185,7 @@ pub(crate) fn execute(
     let segments = plan.segments();
     let last_step = match mode {
         Mode::Write { .. } => segments.len() - 1,
-        Mode::Map { .. } => 0,
+        Mode::Map { step, .. } => step,
     };
     let window = opts.window.max(1);
     let stop = AtomicBool::new(false);
@@ -285,11 +286,16 @@ pub(crate) fn execute(
                                         acc = new_acc();
                                     }
                                 }
-                                Mode::Map { map_dir, ledger } => {
+                                Mode::Map { map_dir, ledger, stage, .. } => {
                                     if st.slice_end {
-                                        let (_, delta) = st.deltas.first().ok_or_else(|| {
-                                            Error::Internal("map phase without a delta".into())
-                                        })?;
+                                        let delta = st
+                                            .deltas
+                                            .iter()
+                                            .find(|(o, _)| o == stage)
+                                            .map(|(_, d)| d)
+                                            .ok_or_else(|| {
+                                                Error::Internal("map phase without a delta".into())
+                                            })?;
                                         let p = map_dir.join(format!("{:05}.bin", st.slice));
                                         sink::commit::write_atomic(&p, delta, ledger)?;
                                     }

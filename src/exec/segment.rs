@@ -98,6 +98,7 @@ pub(super) fn empty_stage_stats(plan: &Plan) -> Vec<StageStats> {
                 BuiltStage::Filter(_, FilterMode::Drop) => "drop".into(),
                 BuiltStage::Filter(_, FilterMode::Annotate) => "annotate".into(),
                 BuiltStage::Expand(_) => "row-changing".into(),
+                BuiltStage::Ordered(o, _) if o.counted() => "counted".into(),
                 BuiltStage::Ordered(_, FilterMode::Drop) => "ordered, drop".into(),
                 BuiltStage::Ordered(_, FilterMode::Annotate) => "ordered, annotate".into(),
             },
@@ -311,18 +312,53 @@ pub(super) fn decide(
             .ok_or_else(|| Error::Internal(format!("stage `{id}`: batch not prepared")))?;
         s.docs_in += input.num_rows() as u64;
         s.bytes_in += text_bytes(&input);
-        let d = decider.decide(&input, prepared).map_err(|e| e.in_stage(id))?;
+        let mut d = decider.decide(&input, prepared).map_err(|e| e.in_stage(id))?;
         check_len(id, d.reasons.len(), input.num_rows())?;
-        if let (Some(rows), Some(k)) = (d.side, side_index) {
+        if let (Some(rows), Some(k)) = (d.side.take(), side_index) {
             st.side.push((k, rows));
         }
-        let rejected = d.reasons.iter().any(Option::is_some);
-        let original =
-            (want_dropped && rejected && *mode == FilterMode::Drop).then(|| input.clone());
-        let mut batch = LazyBatch::new(input);
-        apply_reasons(planned, *mode, &d.reasons, original, &mut batch, s, &mut st.dropped)?;
-        s.docs_out += batch.num_rows() as u64;
-        st.lazy = (batch.num_rows() > 0).then_some(batch);
+        for g in std::mem::take(&mut d.groups) {
+            let e = s.groups.entry(g.group).or_default();
+            e.documents += g.documents;
+            e.tokens += g.tokens;
+        }
+        if let Some(c) = d.copies.take() {
+            check_len(id, c.counts.len(), input.num_rows())?;
+            let input = with_origin(input)?;
+            let parents: Vec<u32> = c
+                .counts
+                .iter()
+                .enumerate()
+                .flat_map(|(i, &k)| std::iter::repeat_n(i as u32, k as usize))
+                .collect();
+            let idx = UInt32Array::from(parents.clone());
+            let columns = input
+                .columns()
+                .iter()
+                .map(|col| arrow::compute::take(col, &idx, None))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let taken = RecordBatch::try_new(input.schema(), columns)?;
+            let (out, orphans) =
+                number_copies(&input, taken, &parents, c.stride).map_err(|e| e.in_stage(id))?;
+            if orphans.iter().any(Option::is_some) {
+                for r in orphans.iter().flatten() {
+                    *s.reasons.entry((*r).to_string()).or_insert(0) += 1;
+                }
+                if want_dropped {
+                    st.dropped.push(sink::dropped_rows(&input, id, &orphans)?);
+                }
+            }
+            s.docs_out += out.num_rows() as u64;
+            st.lazy = (out.num_rows() > 0).then(|| LazyBatch::new(out));
+        } else {
+            let rejected = d.reasons.iter().any(Option::is_some);
+            let original =
+                (want_dropped && rejected && *mode == FilterMode::Drop).then(|| input.clone());
+            let mut batch = LazyBatch::new(input);
+            apply_reasons(planned, *mode, &d.reasons, original, &mut batch, s, &mut st.dropped)?;
+            s.docs_out += batch.num_rows() as u64;
+            st.lazy = (batch.num_rows() > 0).then_some(batch);
+        }
     }
     if st.end
         && let Some(flushed) = decider.finish().map_err(|e| e.in_stage(id))?
@@ -366,36 +402,45 @@ fn with_origin(batch: RecordBatch) -> Result<RecordBatch> {
     Ok(batch)
 }
 
-/// Runs a row-changing stage and numbers the copies: an output row of an input row with copy
-/// index `c` gets `c * max_copies + j` (its rank among that row's outputs), and every copy but
-/// the first gets the id `<origin>#<copy>`. Returns the rows and, per input row, a reason
-/// when it gave no row.
+/// Runs a row-changing stage and numbers its copies (see [`number_copies`]).
 fn expand(
     e: &dyn Expand,
     input: &RecordBatch,
     c: &BatchContext,
 ) -> Result<(RecordBatch, Vec<Option<&'static str>>)> {
     let x = e.expand(input, c)?;
+    number_copies(input, x.batch, &x.parents, e.max_copies().max(1))
+}
+
+/// Numbers the copies a row-changing or counted stage made of `input` (`batch`, with
+/// `parents`): an output row of an input row with copy index `c` gets `c * stride + j` (its
+/// rank among that row's outputs), and every copy but the first gets the id
+/// `<origin>#<copy>`. Returns the rows and, per input row, a reason when it gave no row.
+fn number_copies(
+    input: &RecordBatch,
+    batch: RecordBatch,
+    parents: &[u32],
+    stride: u32,
+) -> Result<(RecordBatch, Vec<Option<&'static str>>)> {
     let n = input.num_rows();
-    if x.parents.len() != x.batch.num_rows() || x.parents.windows(2).any(|w| w[0] > w[1]) {
+    if parents.len() != batch.num_rows() || parents.windows(2).any(|w| w[0] > w[1]) {
         return Err(Error::Internal("a row-changing stage broke the parents contract".into()));
     }
-    if x.parents.last().is_some_and(|&p| p as usize >= n) {
+    if parents.last().is_some_and(|&p| p as usize >= n) {
         return Err(Error::Internal("a row-changing stage named a row it was not given".into()));
     }
-    let stride = e.max_copies().max(1);
     let origin = string_column(input, ORIGIN_ID)?;
     let copies = input
         .column_by_name(COPY_INDEX)
         .and_then(|a| a.as_any().downcast_ref::<UInt32Array>())
         .ok_or_else(|| Error::Internal("`copy_index` is not uint32".into()))?;
-    let mut ids = StringBuilder::with_capacity(x.parents.len(), x.parents.len() * 16);
-    let mut new_copies = Vec::with_capacity(x.parents.len());
+    let mut ids = StringBuilder::with_capacity(parents.len(), parents.len() * 16);
+    let mut new_copies = Vec::with_capacity(parents.len());
     let mut gave = vec![false; n];
     let mut rank = 0u32;
-    for (k, &p) in x.parents.iter().enumerate() {
+    for (k, &p) in parents.iter().enumerate() {
         let p = p as usize;
-        rank = if k > 0 && x.parents[k - 1] as usize == p { rank + 1 } else { 0 };
+        rank = if k > 0 && parents[k - 1] as usize == p { rank + 1 } else { 0 };
         if rank >= stride {
             return Err(Error::Internal(format!(
                 "a row-changing stage gave more than its {stride} copies of a row"
@@ -416,9 +461,9 @@ fn expand(
             ids.append_value(format!("{}#{copy}", origin.value(p)));
         }
     }
-    let mut out = x.batch;
+    let mut out = batch;
     out = with_column(&out, Field::new(ID, DataType::Utf8, false), Arc::new(ids.finish()))?;
-    let origins = arrow::compute::take(origin, &UInt32Array::from(x.parents.clone()), None)?;
+    let origins = arrow::compute::take(origin, &UInt32Array::from(parents.to_vec()), None)?;
     out = with_column(&out, Field::new(ORIGIN_ID, DataType::Utf8, false), origins)?;
     out = with_column(
         &out,

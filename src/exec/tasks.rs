@@ -70,6 +70,76 @@ fn map_dir(out: &Path, stage: &str) -> PathBuf {
     out.join(WORK).join("map").join(stage)
 }
 
+fn map_marker(out: &Path, stage: &str, task: usize, tasks: usize) -> PathBuf {
+    map_dir(out, stage).join(format!("task-{task}-of-{tasks}.done"))
+}
+
+fn plan_path(out: &Path, stage: &str) -> PathBuf {
+    out.join(WORK).join("reduce").join(stage).join("plan.bin")
+}
+
+/// Where the reduce step leaves a counted stage's plan for people; `finalize` reads it.
+pub fn report_path(out: &Path, stage: &str) -> PathBuf {
+    out.join(WORK).join("reduce").join(stage).join("report.json")
+}
+
+/// The counted stage (`mix`, `balance`), if any; a pipeline holds at most one.
+fn counted_stage(plan: &Plan) -> Result<Option<usize>> {
+    let counted: Vec<usize> = plan
+        .stages
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(&s.stage, BuiltStage::Ordered(o, _) if o.counted()))
+        .map(|(i, _)| i)
+        .collect();
+    if counted.len() > 1 {
+        return Err(Error::Invalid(format!(
+            "a pipeline may hold one counted stage (`mix` or `balance`) for now; this one has {} \
+             ({}): run them as two pipelines, the second reading the first one's output",
+            counted.len(),
+            counted.iter().map(|&i| plan.stages[i].id.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(counted.first().copied())
+}
+
+/// Counted stages load the plan of the reduce step before the write pass.
+fn load_plans(plan: &Plan, out: &Path, deciders: &mut Deciders) -> Result<()> {
+    for (o, d) in deciders.each() {
+        let stage = &plan.stages[o];
+        if matches!(&stage.stage, BuiltStage::Ordered(s, _) if s.counted()) {
+            let p = plan_path(out, &stage.id);
+            let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+            d.load_plan(&bytes).map_err(|e| e.in_stage(&stage.id))?;
+        }
+    }
+    Ok(())
+}
+
+/// The map phase of ordered stage `o` over the slices `own` (for a counted stage, its count
+/// pass), committed with its task marker.
+#[allow(clippy::too_many_arguments)]
+fn map_phase(
+    plan: &Plan,
+    out: &Path,
+    opts: &RunOptions,
+    slices: &[Slice],
+    own: &[usize],
+    o: usize,
+    marker: &Path,
+    ledger: &Ledger,
+) -> Result<()> {
+    let segments = plan.segments();
+    let step = segments
+        .iter()
+        .position(|s| s.ordered == Some(o))
+        .ok_or_else(|| Error::Internal("the mapped stage ends no segment".into()))?;
+    let mut deciders = Deciders::new(plan, &segments);
+    let mode = Mode::Map { map_dir: map_dir(out, &plan.stages[o].id), ledger, step, stage: o };
+    execute(plan, out, opts, slices, own, &mut deciders, mode)?;
+    commit::write_atomic(marker, b"", ledger)
+}
+
 fn reduce_path(out: &Path, stage: &str, slice: usize) -> PathBuf {
     out.join(WORK).join("reduce").join(stage).join(format!("{slice:05}.bin"))
 }
@@ -87,6 +157,7 @@ fn write_slices(
 ) -> Result<usize> {
     let todo = todo(plan, out, own)?;
     let mut deciders = Deciders::new(plan, &plan.segments());
+    load_plans(plan, out, &mut deciders)?;
     if let Some(&first) = todo.first() {
         import_before(plan, out, &mut deciders, first, phased)?;
     }
@@ -118,6 +189,16 @@ pub fn run_all(plan: &Plan, out: &Path, opts: &RunOptions, resume: bool) -> Resu
         l
     };
     RunInfo::new(plan, &slices).establish(out, &ledger)?;
+    if let Some(o) = counted_stage(plan)? {
+        let id = &plan.stages[o].id;
+        let marker = map_marker(out, id, 0, 1);
+        if !marker.exists() {
+            tracing::info!(stage = %id, "Count pass: the stages before `{id}` over the whole input.");
+            let all: Vec<usize> = (0..slices.len()).collect();
+            map_phase(plan, out, opts, &slices, &all, o, &marker, &ledger)?;
+        }
+        reduce(plan, out, &ledger, id, slices.len(), 1, &|t| map_marker(out, id, t, 1))?;
+    }
     let ran = write_slices(plan, out, opts, &slices, 0..slices.len(), false, &ledger)?;
     if resume && ran < slices.len() {
         tracing::info!(kept = slices.len() - ran, slices = slices.len(), "Resumed.");
@@ -186,6 +267,8 @@ pub fn run_task(
         .filter(|(_, s)| matches!(s.stage, BuiltStage::Ordered(..)))
         .map(|(i, _)| i)
         .collect();
+    let counted = counted_stage(plan)?;
+    // phased: the state before a task's slices comes from the reduce step
     let phased = tasks > 1 && !ordered.is_empty();
     if phased && ordered.len() > 1 {
         return Err(Error::Invalid(format!(
@@ -195,37 +278,32 @@ pub fn run_task(
             ordered.iter().map(|&i| plan.stages[i].id.as_str()).collect::<Vec<_>>().join(", ")
         )));
     }
-    let map_marker = |t: usize| {
-        map_dir(out, &plan.stages[ordered[0]].id).join(format!("task-{t}-of-{tasks}.done"))
-    };
+    // a map phase: the phased stage's, or a counted stage's count pass (also for one task)
+    let mapped = counted.or(if phased { ordered.first().copied() } else { None });
+    let marker = |t: usize| mapped.map(|o| map_marker(out, &plan.stages[o].id, t, tasks));
     if phase == Phase::Map {
-        if !phased {
+        let Some(o) = mapped else {
             tracing::info!("No map phase: the pipeline has no ordered stage, or runs as one task.");
             return Ok(TaskOutcome::Mapped);
-        }
-        if !map_marker(task).exists() {
-            let dir = map_dir(out, &plan.stages[ordered[0]].id);
+        };
+        let m = marker(task).expect("mapped");
+        if !m.exists() {
             let own_list: Vec<usize> = own.clone().collect();
-            let mut deciders = Deciders::new(plan, &plan.segments());
-            execute(
-                plan,
-                out,
-                opts,
-                &slices,
-                &own_list,
-                &mut deciders,
-                Mode::Map { map_dir: dir, ledger: &ledger },
-            )?;
-            commit::write_atomic(&map_marker(task), b"", &ledger)?;
+            map_phase(plan, out, opts, &slices, &own_list, o, &m, &ledger)?;
         }
         return Ok(TaskOutcome::Mapped);
     }
     if task_marker(out, task, tasks).exists() {
         return Ok(TaskOutcome::Done { ran: 0, slices: own.len() });
     }
-    if phased {
-        let id = &plan.stages[ordered[0]].id;
-        reduce(plan, out, &ledger, id, slices.len(), tasks, &map_marker)?;
+    if let Some(o) = mapped {
+        let m = marker(task).expect("mapped");
+        if tasks == 1 && !m.exists() {
+            let all: Vec<usize> = (0..slices.len()).collect();
+            map_phase(plan, out, opts, &slices, &all, o, &m, &ledger)?;
+        }
+        let id = &plan.stages[o].id;
+        reduce(plan, out, &ledger, id, slices.len(), tasks, &|t| map_marker(out, id, t, tasks))?;
     }
     let ran = write_slices(plan, out, opts, &slices, own.clone(), phased, &ledger)?;
     commit::write_atomic(&task_marker(out, task, tasks), b"", &ledger)?;
@@ -241,13 +319,13 @@ fn reduce(
     id: &str,
     slices: usize,
     tasks: usize,
-    map_marker: &dyn Fn(usize) -> PathBuf,
+    marker: &dyn Fn(usize) -> PathBuf,
 ) -> Result<()> {
     let done = out.join(WORK).join("reduce").join(id).join("done");
     if done.exists() {
         return Ok(());
     }
-    let missing: Vec<usize> = (0..tasks).filter(|t| !map_marker(*t).exists()).collect();
+    let missing: Vec<usize> = (0..tasks).filter(|t| !marker(*t).exists()).collect();
     if !missing.is_empty() {
         return Err(Error::Input {
             location: out.display().to_string(),
@@ -273,11 +351,34 @@ fn reduce(
     };
     let mut d = o.decider();
     let dir = map_dir(out, id);
+    let budget = plan.config.state_memory_mb.saturating_mul(1 << 20);
     for s in 0..slices {
         let p = dir.join(format!("{s:05}.bin"));
         let local = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
         let global = d.merge(&local).map_err(|e| e.in_stage(id))?;
-        commit::write_atomic(&reduce_path(out, id, s), &global, ledger)?;
+        if d.state_bytes() > budget {
+            return Err(Error::Input {
+                location: format!("stage `{id}`"),
+                message: format!(
+                    "the reduce step holds {} MiB for {} entries, over `state_memory_mb: {}`; \
+                     raise `state_memory_mb` if the machine has the memory",
+                    d.state_bytes() >> 20,
+                    d.state_entries(),
+                    plan.config.state_memory_mb
+                ),
+            });
+        }
+        if !o.counted() {
+            commit::write_atomic(&reduce_path(out, id, s), &global, ledger)?;
+        }
+    }
+    if let Some(c) = d.conclude().map_err(|e| e.in_stage(id))? {
+        for (s, delta) in c.per_slice.iter().enumerate() {
+            commit::write_atomic(&reduce_path(out, id, s), delta, ledger)?;
+        }
+        let report = serde_json::to_vec_pretty(&c.report).expect("report serializes");
+        commit::write_atomic(&report_path(out, id), &report, ledger)?;
+        commit::write_atomic(&plan_path(out, id), &c.plan, ledger)?;
     }
     commit::write_atomic(&done, b"", ledger)
 }

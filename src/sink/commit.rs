@@ -322,6 +322,7 @@ pub fn finalize(out: &Path, threads: usize, start: Instant) -> Result<(RunStats,
     input.files = run.files;
     input.bytes = run.bytes;
     manifest.sources = sources;
+    manifest.mixture = mixture_reports(out, &stages)?;
     let stats = RunStats {
         pipeline: manifest.pipeline.clone(),
         threads,
@@ -331,6 +332,7 @@ pub fn finalize(out: &Path, threads: usize, start: Instant) -> Result<(RunStats,
         state,
         output: outputs,
         peak_rss_bytes: crate::exec::metrics::peak_rss_bytes(),
+        mixture: manifest.mixture.clone(),
     };
     let stats_path = out.join("stats.json");
     ledger.record(&stats_path)?;
@@ -344,6 +346,38 @@ pub fn finalize(out: &Path, threads: usize, start: Instant) -> Result<(RunStats,
     let work = out.join(WORK);
     std::fs::remove_dir_all(&work).map_err(|e| Error::io(&work, e))?;
     Ok((stats, manifest))
+}
+
+/// The counted stages' plans (saved by the reduce step) with the realised counts added: per
+/// group `realised_documents`, `realised_tokens` and `realised_share`.
+fn mixture_reports(
+    out: &Path,
+    stages: &[StageStats],
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let mut all = serde_json::Map::new();
+    for st in stages {
+        let p = crate::exec::tasks::report_path(out, &st.id);
+        let Ok(bytes) = std::fs::read(&p) else { continue };
+        let mut report: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Input { location: p.display().to_string(), message: format!("damaged: {e}") }
+        })?;
+        let by_tokens = report["unit"] == "tokens";
+        let docs: u64 = st.groups.values().map(|g| g.documents).sum();
+        let toks: u64 = st.groups.values().map(|g| g.tokens).sum();
+        if let Some(groups) = report["groups"].as_array_mut() {
+            for g in groups {
+                let name = g["group"].as_str().unwrap_or_default().to_string();
+                let r = st.groups.get(&name).cloned().unwrap_or_default();
+                let (part, whole) = if by_tokens { (r.tokens, toks) } else { (r.documents, docs) };
+                g["realised_documents"] = r.documents.into();
+                g["realised_tokens"] = r.tokens.into();
+                g["realised_share"] =
+                    (if whole == 0 { 0.0 } else { part as f64 / whole as f64 }).into();
+            }
+        }
+        all.insert(st.id.clone(), report);
+    }
+    Ok(all)
 }
 
 /// Renames a committed part to its final name (already done after an interrupted finalize).

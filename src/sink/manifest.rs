@@ -71,6 +71,9 @@ pub struct Manifest {
     pub splits: serde_json::Map<String, serde_json::Value>,
     /// Sources.
     pub sources: Vec<SourceManifest>,
+    /// Counted stages (`mix`, `balance`): per stage id, the requested and realised mixture.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub mixture: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Manifest {
@@ -122,6 +125,7 @@ impl Manifest {
             }),
             splits,
             sources,
+            mixture: serde_json::Map::new(),
         }
     }
 

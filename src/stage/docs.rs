@@ -162,6 +162,12 @@ pub fn kind_contract(kind: &str) -> &'static str {
                       (counted against `state_memory_mb`, reported in stats.json); identical \
                       at any thread count and task split."
         }
+        "counted" => {
+            "Decide on the whole input: a count pass runs the stages before it over every \
+                      slice first; the plan (exact copies per group) is fixed before any shard \
+                      is written, then every document gets its copies (`origin_id`, \
+                      `copy_index` as for row-changing stages). See docs/mixing.md."
+        }
         _ => "",
     }
 }
@@ -172,7 +178,7 @@ pub fn summary() -> String {
     let width = types.iter().map(|t| t.name.len()).max().unwrap_or(0);
     let mut out =
         String::from("Stage types (run `sluice stages TYPE` for options and an example):\n");
-    for kind in ["transform", "filter", "row-changing", "ordered"] {
+    for kind in ["transform", "filter", "row-changing", "ordered", "counted"] {
         out.push_str(&format!("\n{kind} stages\n"));
         out.push_str(&wrap(kind_contract(kind), "  ", 96));
         for t in types.iter().filter(|t| t.kind == kind) {

@@ -381,7 +381,7 @@ impl Decider for Seen {
         } else {
             None
         };
-        Ok(Decision { reasons, side })
+        Ok(Decision { reasons, side, ..Default::default() })
     }
 
     fn state_bytes(&self) -> u64 {

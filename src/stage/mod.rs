@@ -15,6 +15,7 @@ pub mod exact_dedup;
 pub mod language;
 pub mod length_filter;
 pub mod lists;
+pub mod mixing;
 pub mod normalize;
 pub mod quality;
 pub mod regex_filter;
@@ -100,6 +101,8 @@ pub struct BuildContext<'a> {
     pub seed: u64,
     /// The pipeline's sources: (name, `weight`), in order.
     pub sources: Vec<(String, f64)>,
+    /// The token count column, when a stage before this one tokenizes.
+    pub token_count: Option<String>,
 }
 
 /// A stage that rewrites or adds columns and keeps every row.
@@ -195,11 +198,46 @@ pub trait Expand: Send + Sync {
 pub type Prepared = Box<dyn std::any::Any + Send>;
 
 /// An ordered stage's decision on one batch.
+#[derive(Default)]
 pub struct Decision {
     /// `None` keeps the row; `Some(reason)` drops it.
     pub reasons: Vec<Option<&'static str>>,
     /// Rows for the stage's side output (see [`Ordered::side_output`]).
     pub side: Option<RecordBatch>,
+    /// Counted stages: how many times each kept row is written (0 drops it as
+    /// `sampled_out`); the executor numbers the copies as it does a row-changing stage's.
+    pub copies: Option<Copies>,
+    /// Counted stages: documents and tokens written per group (the realised mixture).
+    pub groups: Vec<GroupCount>,
+}
+
+/// Copies per row from a counted stage's decision.
+pub struct Copies {
+    /// Output rows per input row.
+    pub counts: Vec<u32>,
+    /// The most copies any row can get in this run (the copy-index stride).
+    pub stride: u32,
+}
+
+/// Documents and tokens of one group (a mixture component, a class).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupCount {
+    /// Group name.
+    pub group: String,
+    /// Documents.
+    pub documents: u64,
+    /// Tokens (0 when nothing was tokenized before the stage).
+    pub tokens: u64,
+}
+
+/// What a counted stage's reduce step concludes from the whole input's counts.
+pub struct Conclusion {
+    /// The plan every decider of the write pass loads ([`Decider::load_plan`]).
+    pub plan: Vec<u8>,
+    /// Per slice, the state delta a decider imports to start after that slice.
+    pub per_slice: Vec<Vec<u8>>,
+    /// The plan for people: `stats.json` and the manifest show it with the realised counts.
+    pub report: serde_json::Value,
 }
 
 /// A side output a stage declares at plan time (for example `duplicates`).
@@ -226,6 +264,12 @@ pub trait Ordered: Send + Sync {
     fn side_output(&self) -> Option<SideOutput> {
         None
     }
+    /// A counted stage decides on the whole input (`mix`, `balance`): a count pass runs the
+    /// stages before it over every slice first, the reduce step turns the counts into a plan
+    /// ([`Decider::conclude`]), and the write pass gives each row its number of copies.
+    fn counted(&self) -> bool {
+        false
+    }
 }
 
 /// The serial, stateful half of an [`Ordered`] stage.
@@ -250,6 +294,15 @@ pub trait Decider: Send {
     /// slices before its own; returns (and adds) the part of it that is new to this state, which
     /// is the delta the slice would have had in one run over the whole input.
     fn merge(&mut self, local: &[u8]) -> Result<Vec<u8>>;
+    /// Counted stages, after every slice's count went through [`Decider::merge`] in slice
+    /// order: the plan, or an error when it cannot be met (before any shard is written).
+    fn conclude(&mut self) -> Result<Option<Conclusion>> {
+        Ok(None)
+    }
+    /// Counted stages: loads the plan [`Decider::conclude`] made, before the write pass.
+    fn load_plan(&mut self, _plan: &[u8]) -> Result<()> {
+        Err(Error::Internal("this stage has no plan to load".into()))
+    }
 }
 
 /// A built stage, ready to run.
@@ -271,6 +324,7 @@ impl BuiltStage {
             BuiltStage::Transform(_) => "transform",
             BuiltStage::Filter(..) => "filter",
             BuiltStage::Expand(_) => "row-changing",
+            BuiltStage::Ordered(o, _) if o.counted() => "counted",
             BuiltStage::Ordered(..) => "ordered",
         }
     }
@@ -401,6 +455,7 @@ pub(crate) mod test_util {
             input_schema: schema,
             seed: 0,
             sources: vec![("test".into(), 1.0)],
+            token_count: None,
         }
     }
 

@@ -10,6 +10,8 @@ use super::language::LanguageConfig;
 use super::length_filter::LengthFilterConfig;
 use super::lists::c4_badwords::C4BadwordsConfig;
 use super::lists::url_filter::UrlFilterConfig;
+use super::mixing::balance::BalanceConfig;
+use super::mixing::mix::MixConfig;
 use super::normalize::NormalizeConfig;
 use super::quality::c4_quality::C4QualityConfig;
 use super::quality::fineweb_quality::FinewebQualityConfig;
@@ -98,6 +100,10 @@ registry! {
     ExactDedup(ExactDedupConfig, "ordered"),
     /// fixed weights per source or per `when:` predicate: weight 2.5 gives every document 2 or 3 copies (expectation 2.5), 0.3 keeps about 30%, chosen by the seeded hash of its origin key
     Resample(ResampleConfig, "row-changing"),
+    /// writes a stated mixture exactly: per source or `when:` group one of `share_of_tokens`, `share_of_documents`, `repeat`, `count`, with `max_repeat` caps and an optional total; a count pass plans integer targets (largest remainder), whole epochs plus a seeded partial epoch meet them exactly, and a group that cannot reach its target stops the run before any shard
+    Mix(MixConfig, "counted"),
+    /// balances the classes of a label (`uniform` or given shares) by oversampling, downsampling or both, with a `max_repeat` cap; exact counts as in `mix`
+    Balance(BalanceConfig, "counted"),
     /// Hugging Face `tokenizer.json`; `add_bos`/`add_eos`; truncation and padding stored in the file are switched off; ids equal HF `tokenizers`' `encode(text, add_special_tokens=False)` plus BOS/EOS; GPT-2/Llama-3-style byte-level BPE runs on sluice's own encoder (`engine: auto`), the rest on `tokenizers` (see `docs/tokenize.md`)
     Tokenize(TokenizeConfig, "transform"),
 }
@@ -107,7 +113,7 @@ registry! {
 pub struct StageType {
     /// Registry name.
     pub name: &'static str,
-    /// Stage kind: `filter`, `transform`, `row-changing` or `ordered`.
+    /// Stage kind: `filter`, `transform`, `row-changing`, `ordered` or `counted`.
     pub kind: &'static str,
     /// One-line summary (the README's stage table).
     pub summary: &'static str,

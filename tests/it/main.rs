@@ -8,6 +8,7 @@ mod determinism;
 mod engine;
 mod fidelity;
 mod golden;
+mod mixing;
 mod pipelines;
 mod readers;
 mod tasks;

@@ -82,22 +82,6 @@ output: {{ dir: out, validation_fraction: 0.1, slice_bytes: 120000, shard_tokens
     )
 }
 
-/// Every visible file of an output directory (hidden work files and stats.json aside).
-fn visible(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    tree(dir)
-        .into_iter()
-        .filter(|(n, _)| n != "stats.json" && !n.split('/').any(|p| p.starts_with('.')))
-        .collect()
-}
-
-fn assert_same(a: &[(String, Vec<u8>)], b: &[(String, Vec<u8>)], what: &str) {
-    let names = |t: &[(String, Vec<u8>)]| t.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-    assert_eq!(names(a), names(b), "{what}: different files");
-    for ((n, x), (_, y)) in a.iter().zip(b) {
-        assert!(x == y, "{what}: {n} differs");
-    }
-}
-
 #[test]
 fn tasks_1_3_and_7_plus_finalize_give_the_single_runs_bytes() {
     let dir = tempdir();

@@ -191,3 +191,19 @@ pub fn json(path: &Path) -> serde_json::Value {
     )
     .unwrap()
 }
+
+/// Every visible file of an output directory (hidden work files and stats.json aside).
+pub fn visible(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    tree(dir)
+        .into_iter()
+        .filter(|(n, _)| n != "stats.json" && !n.split('/').any(|p| p.starts_with('.')))
+        .collect()
+}
+
+pub fn assert_same(a: &[(String, Vec<u8>)], b: &[(String, Vec<u8>)], what: &str) {
+    let names = |t: &[(String, Vec<u8>)]| t.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(a), names(b), "{what}: different files");
+    for ((n, x), (_, y)) in a.iter().zip(b) {
+        assert!(x == y, "{what}: {n} differs");
+    }
+}
