@@ -279,6 +279,11 @@ fn explain(path: &Path) -> Result<ExitCode> {
             BuiltStage::Expand(e) => {
                 format!("row-changing, up to {} rows per input row", e.max_copies())
             }
+            BuiltStage::Ordered(o, _) if o.counted() => {
+                "counted: a count pass over the whole input plans exact copies per group, then \
+                 the write pass gives them"
+                    .to_string()
+            }
             BuiltStage::Ordered(o, mode) => {
                 let mut k = "ordered: hashes on the workers, decides in input order".to_string();
                 if *mode == FilterMode::Annotate {

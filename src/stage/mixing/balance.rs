@@ -23,8 +23,9 @@ use crate::stage::{BuildContext, BuiltStage, FilterMode, StageBuilder};
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BalanceConfig {
-    /// SQL expression that gives each document's class, read as a string (`meta['label']`,
-    /// `lang`). A document whose class is null stops the run: filter those out first.
+    /// SQL expression that gives each document's class, read as a string (`lang`; a nested
+    /// field: `get_field(meta, 'label')`). A document whose class is null stops the run:
+    /// filter those out first.
     pub label: String,
     /// The class distribution to reach: `uniform`, or a share per class (adding up to 1;
     /// every class in the data needs one).
@@ -86,7 +87,7 @@ impl StageBuilder for BalanceConfig {
 
     fn example() -> Self {
         BalanceConfig {
-            label: "meta['label']".into(),
+            label: "get_field(meta, 'label')".into(),
             target: BalanceTarget::default(),
             strategy: Strategy::Oversample,
             max_repeat: Some(8.0),
