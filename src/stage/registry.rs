@@ -5,6 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::augment::AugmentConfig;
 use super::exact_dedup::ExactDedupConfig;
 use super::language::LanguageConfig;
 use super::length_filter::LengthFilterConfig;
@@ -98,6 +99,8 @@ registry! {
     ExactDedup(ExactDedupConfig, "ordered"),
     /// fixed weights per source or per `when:` predicate: weight 2.5 gives every document 2 or 3 copies (expectation 2.5), 0.3 keeps about 30%, chosen by the seeded hash of its origin key
     Resample(ResampleConfig, "row-changing"),
+    /// seeded text augmentation: every document `when:` selects also gets `copies` augmented copies (word deletion, swap and insertion, synonyms from a TSV file, character noise, sentence shuffle, each with its probability; `protect:` spans untouched); copies carry `augmented_from` and `augment_ops` (see `docs/augment.md`)
+    Augment(AugmentConfig, "row-changing"),
     /// Hugging Face `tokenizer.json`; `add_bos`/`add_eos`; truncation and padding stored in the file are switched off; ids equal HF `tokenizers`' `encode(text, add_special_tokens=False)` plus BOS/EOS; GPT-2/Llama-3-style byte-level BPE runs on sluice's own encoder (`engine: auto`), the rest on `tokenizers` (see `docs/tokenize.md`)
     Tokenize(TokenizeConfig, "transform"),
 }
