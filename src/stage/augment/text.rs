@@ -243,11 +243,11 @@ impl Ops {
             counts[4] = insert_words(&mut doc, &mut rng(4), self.word_insert);
         }
         if self.chars.any() {
-            let mut r = rng(5);
+            let mut noise = CharNoise::new(&self.chars, rng(5));
             let mut buf = String::new();
             for w in doc.words.iter_mut().filter(|w| !w.protected) {
                 buf.clear();
-                if char_noise(&w.text, &mut r, &self.chars, &mut buf, &mut counts[5..9]) {
+                if noise.word(&w.text, &mut buf, &mut counts[5..9]) {
                     w.text = Cow::Owned(std::mem::take(&mut buf));
                 }
             }
@@ -399,62 +399,102 @@ fn insert_words<'a>(doc: &mut Doc<'a>, rng: &mut Rng, p: f64) -> u32 {
     n
 }
 
-/// Noise on the characters of one word, left to right; each character draws once and gets at
-/// most one kind: swap with the next character (which is then not drawn), drop (not the
-/// last character left: a word never vanishes), duplicate, or a QWERTY neighbour (only for
-/// ASCII letters and digits; case kept). A kind that does not apply leaves the character as
-/// it is. Writes the word to `out` and returns whether anything changed; `counts` is
-/// `[swap, drop, duplicate, keyboard]`.
-fn char_noise(
-    word: &str,
-    rng: &mut Rng,
-    p: &CharProbs,
-    out: &mut String,
-    counts: &mut [u32],
-) -> bool {
-    let (t_swap, t_drop) = (p.swap, p.swap + p.drop);
-    let (t_dup, t_key) = (t_drop + p.duplicate, t_drop + p.duplicate + p.keyboard);
-    let mut changed = false;
-    let mut written = 0usize;
-    let mut chars = word.chars().peekable();
-    while let Some(c) = chars.next() {
-        let u = rng.unit();
-        if u < t_swap {
-            if let Some(next) = chars.next() {
-                out.push(next);
+/// Noise on the characters of unprotected words, left to right through the document. Each
+/// character draws once and gets at most one kind: swap with the next character (which is then
+/// not drawn), drop (not the last character left: a word never vanishes), duplicate, or a
+/// QWERTY neighbour (only ASCII letters and digits; case kept). A kind that does not apply
+/// leaves the character as it is. Instead of one draw per character, the gap to the next
+/// drawn-noisy character is drawn from the geometric law, which has the same distribution
+/// (independent draws are memoryless) and skips clean words without touching them.
+struct CharNoise {
+    /// Cumulative thresholds of the kinds: swap, drop, duplicate, keyboard.
+    thresholds: [f64; 4],
+    /// `ln(1 - p)`, `p` the probability that a character is noisy.
+    log_clean: f64,
+    /// Clean characters left before the next noisy one.
+    gap: u64,
+    rng: Rng,
+}
+
+impl CharNoise {
+    fn new(p: &CharProbs, rng: Rng) -> CharNoise {
+        let t1 = p.swap;
+        let t2 = t1 + p.drop;
+        let t3 = t2 + p.duplicate;
+        let t4 = t3 + p.keyboard;
+        let mut n =
+            CharNoise { thresholds: [t1, t2, t3, t4], log_clean: (1.0 - t4).ln(), gap: 0, rng };
+        n.gap = n.next_gap();
+        n
+    }
+
+    /// Clean characters before the next noisy one: `P(gap >= k) = (1 - p)^k`.
+    fn next_gap(&mut self) -> u64 {
+        if self.log_clean == f64::NEG_INFINITY {
+            return 0;
+        }
+        let u = 1.0 - self.rng.unit(); // in (0, 1]
+        (u.ln() / self.log_clean) as u64 // saturates for huge gaps
+    }
+
+    /// Writes `word` with its noise to `out` and returns whether anything changed (else `out`
+    /// is left as it is); `counts` is `[swap, drop, duplicate, keyboard]`.
+    fn word(&mut self, word: &str, out: &mut String, counts: &mut [u32]) -> bool {
+        let len = word.chars().count() as u64;
+        if self.gap >= len {
+            self.gap -= len;
+            return false;
+        }
+        let mut changed = false;
+        let mut written = 0usize;
+        let mut chars = word.chars().peekable();
+        while let Some(c) = chars.next() {
+            if self.gap > 0 {
+                self.gap -= 1;
+                out.push(c);
+                written += 1;
+                continue;
+            }
+            let u = self.rng.unit() * self.thresholds[3];
+            self.gap = self.next_gap();
+            let [t_swap, t_drop, t_dup, _] = self.thresholds;
+            if u < t_swap {
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                    out.push(c);
+                    written += 2;
+                    counts[0] += 1;
+                    changed |= next != c;
+                    continue;
+                }
+            } else if u < t_drop {
+                if written > 0 || chars.peek().is_some() {
+                    counts[1] += 1;
+                    changed = true;
+                    continue;
+                }
+            } else if u < t_dup {
+                out.push(c);
                 out.push(c);
                 written += 2;
-                counts[0] += 1;
-                changed |= next != c;
-                continue;
-            }
-        } else if u < t_drop {
-            if written > 0 || chars.peek().is_some() {
-                counts[1] += 1;
+                counts[2] += 1;
                 changed = true;
                 continue;
+            } else {
+                let near = keyboard_neighbours(c);
+                if !near.is_empty() {
+                    out.push(near[self.rng.below(near.len())]);
+                    written += 1;
+                    counts[3] += 1;
+                    changed = true;
+                    continue;
+                }
             }
-        } else if u < t_dup {
             out.push(c);
-            out.push(c);
-            written += 2;
-            counts[2] += 1;
-            changed = true;
-            continue;
-        } else if u < t_key {
-            let near = keyboard_neighbours(c);
-            if !near.is_empty() {
-                out.push(near[rng.below(near.len())]);
-                written += 1;
-                counts[3] += 1;
-                changed = true;
-                continue;
-            }
+            written += 1;
         }
-        out.push(c);
-        written += 1;
+        changed
     }
-    changed
 }
 
 /// QWERTY rows; a key's neighbours are its left and right keys and the two keys that touch
