@@ -56,21 +56,12 @@ fn rows(out: &Path) -> Vec<Row> {
         for b in read_split(out, split) {
             let copy = b.column_by_name("copy_index").unwrap();
             let copy = copy.as_any().downcast_ref::<UInt32Array>().unwrap();
-            let cols: Vec<Vec<String>> =
+            let [ids, origins, texts, from, ops] =
                 ["id", "origin_id", "text", "augmented_from", "augment_ops"]
-                    .iter()
-                    .map(|c| strings(&b, c))
-                    .collect();
-            for i in 0..b.num_rows() {
-                all.push((
-                    split,
-                    cols[0][i].clone(),
-                    cols[1][i].clone(),
-                    copy.value(i),
-                    cols[2][i].clone(),
-                    cols[3][i].clone(),
-                    cols[4][i].clone(),
-                ));
+                    .map(|c| strings(&b, c));
+            let rows = ids.into_iter().zip(origins).zip(texts).zip(from).zip(ops);
+            for (i, ((((id, origin), text), from), ops)) in rows.enumerate() {
+                all.push((split, id, origin, copy.value(i), text, from, ops));
             }
         }
     }

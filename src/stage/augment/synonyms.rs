@@ -3,14 +3,16 @@
 //! written and take the case pattern of the word they replace. Errors name the file and line.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+
+use ahash::AHashMap;
 
 use crate::error::{Error, Result};
 
-/// Headword (lowercased) → its synonyms, in file order, without duplicates.
+/// Headword (lowercased) → its synonyms, in file order, without duplicates. (A lookup per
+/// word: aHash, not SipHash; the map is only read, so its random hash seed changes nothing.)
 #[derive(Debug, Default)]
 pub struct Synonyms {
-    map: HashMap<String, Vec<String>>,
+    map: AHashMap<String, Vec<String>>,
 }
 
 impl Synonyms {
@@ -32,7 +34,7 @@ impl Synonyms {
     /// Parses TSV text; `path` names the file in errors. Blank lines and lines starting with
     /// `#` are skipped; a `\r` before the line end is ignored.
     pub fn parse(text: &str, path: &str) -> Result<Synonyms> {
-        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        let mut map: AHashMap<String, Vec<String>> = AHashMap::new();
         for (n, line) in text.lines().enumerate() {
             let bad = |msg: String| Error::Invalid(format!("synonyms {path}:{}: {msg}", n + 1));
             let line = line.strip_suffix('\r').unwrap_or(line);

@@ -342,10 +342,10 @@ fn swap_words(doc: &mut Doc, rng: &mut Rng, p: f64) -> u32 {
 /// separator ([`join_seps`]).
 fn delete_words(doc: &mut Doc, rng: &mut Rng, p: f64) -> u32 {
     let mut gone: Vec<bool> = doc.words.iter().map(|w| !w.protected && rng.unit() < p).collect();
-    if gone.iter().all(|&g| g) {
-        if let Some(first) = gone.first_mut() {
-            *first = false;
-        }
+    if gone.iter().all(|&g| g)
+        && let Some(first) = gone.first_mut()
+    {
+        *first = false;
     }
     let n = gone.iter().filter(|&&g| g).count() as u32;
     if n == 0 {
