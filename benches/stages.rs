@@ -176,7 +176,41 @@ fn pathological(c: &mut Criterion) {
     }
 }
 
-criterion_group!(stages, benches, tokenizer, pathological, jsonl_line_checks);
+/// `augment` with one copy per document, on the same 512 C4 documents: every operation on (a
+/// small synonym table of common words), and character noise alone. Throughput is input text
+/// per second; the work grows with `copies`.
+fn augment(c: &mut Criterion) {
+    let texts = texts();
+    let b = batch(&texts);
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let syn =
+        std::env::temp_dir().join(format!("sluice-bench-synonyms-{}.tsv", std::process::id()));
+    std::fs::write(
+        &syn,
+        "good\tfine\tgreat\nnew\tfresh\tnovel\nuse\temploy\nmake\tcreate\tbuild\n\
+         help\tassist\taid\nbig\tlarge\thuge\nsmall\tlittle\ttiny\nfast\tquick\trapid\n\
+         home\thouse\nbuy\tpurchase\nget\tobtain\nshow\tdisplay\nstart\tbegin\n",
+    )
+    .unwrap();
+    let all = format!(
+        "type: augment\ncopies: 1\nprotect: 'https?://\\S+'\nsynonyms: '{}'\nsynonym: 0.2\n\
+         word_swap: 0.05\nword_delete: 0.05\nword_insert: 0.05\nsentence_shuffle: 0.2\n\
+         char_noise: {{ swap: 0.01, drop: 0.01, duplicate: 0.01, keyboard: 0.01 }}",
+        syn.display()
+    );
+    let chars = "type: augment\ncopies: 1\nchar_noise: { swap: 0.01, drop: 0.01, duplicate: 0.01, keyboard: 0.01 }";
+    let mut g = c.benchmark_group("augment");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.sample_size(10);
+    for (name, yaml) in [("all_ops", all.as_str()), ("char_noise_only", chars)] {
+        let s = stage(yaml, b.schema());
+        g.bench_function(name, |bench| bench.iter(|| run(&s, &b)));
+    }
+    g.finish();
+    let _ = std::fs::remove_file(syn);
+}
+
+criterion_group!(stages, benches, augment, tokenizer, pathological, jsonl_line_checks);
 criterion_main!(stages);
 
 /// A JSON line as Python's `json.dumps` writes it: every non-ASCII character escaped.

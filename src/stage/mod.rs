@@ -10,6 +10,7 @@
 //! The first three are shared across worker threads (`&self`); the executor applies filters'
 //! decisions (drop or annotate), counts drop reasons and keeps batch order.
 
+pub mod augment;
 pub mod docs;
 pub mod exact_dedup;
 pub mod language;

@@ -5,6 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::augment::AugmentConfig;
 use super::exact_dedup::ExactDedupConfig;
 use super::language::LanguageConfig;
 use super::length_filter::LengthFilterConfig;
@@ -100,6 +101,8 @@ registry! {
     ExactDedup(ExactDedupConfig, "ordered"),
     /// fixed weights per source or per `when:` predicate: weight 2.5 gives every document 2 or 3 copies (expectation 2.5), 0.3 keeps about 30%, chosen by the seeded hash of its origin key
     Resample(ResampleConfig, "row-changing"),
+    /// seeded text augmentation: every document `when:` selects also gets `copies` augmented copies (word deletion, swap and insertion, synonyms from a TSV file, character noise, sentence shuffle, each with its probability; `protect:` spans untouched); copies carry `augmented_from` and `augment_ops` (see `docs/augment.md`)
+    Augment(AugmentConfig, "row-changing"),
     /// writes a stated mixture exactly: per source or `when:` group one of `share_of_tokens`, `share_of_documents`, `repeat`, `count`, with `max_repeat` caps and an optional total; a count pass plans integer targets (largest remainder), whole epochs plus a seeded partial epoch meet them exactly, and a group that cannot reach its target stops the run before any shard
     Mix(MixConfig, "counted"),
     /// balances the classes of a label (`uniform` or given shares) by oversampling, downsampling or both, with a `max_repeat` cap; exact counts as in `mix`

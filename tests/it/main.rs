@@ -1,6 +1,7 @@
 //! CLI integration tests: one binary, one module per concern.
 
 mod agreement;
+mod augment;
 mod bad_input;
 mod cli;
 mod deferred_drops;
