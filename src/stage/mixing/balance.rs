@@ -24,7 +24,7 @@ use crate::stage::{BuildContext, BuiltStage, FilterMode, StageBuilder};
 #[serde(deny_unknown_fields)]
 pub struct BalanceConfig {
     /// SQL expression that gives each document's class, read as a string (`lang`; a nested
-    /// field: `get_field(meta, 'label')`). A document whose class is null stops the run:
+    /// field: `meta.label`). A document whose class is null stops the run:
     /// filter those out first.
     pub label: String,
     /// The class distribution to reach: `uniform`, or a share per class (adding up to 1;
@@ -87,7 +87,7 @@ impl StageBuilder for BalanceConfig {
 
     fn example() -> Self {
         BalanceConfig {
-            label: "get_field(meta, 'label')".into(),
+            label: "meta.label".into(),
             target: BalanceTarget::default(),
             strategy: Strategy::Oversample,
             max_repeat: Some(8.0),
