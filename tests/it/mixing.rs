@@ -1,6 +1,6 @@
 //! Counted stages on real data: `balance` on the SMS spam corpus and `mix` on four corpora
 //! (the shipped example pipelines), exact realised counts (duplicate origin keys included),
-//! byte-identical output at 1 and 2 threads and for 3 tasks plus `finalize`, and the
+//! byte-identical output at 1 and 4 threads and for 3 tasks plus `finalize`, and the
 //! short-group error before any shard.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -174,8 +174,8 @@ fn mix_counts_are_exact_and_identical_across_threads_and_tasks() {
     // dropped/ holds the documents no copy was written of
     assert!(single.iter().any(|(n, _)| n.starts_with("dropped/")));
 
-    ok(&sluice_in(d, &["run", p, "--quiet", "--out", "two", "--threads", "2", "--window", "3"]));
-    assert_same(&single, &visible(&d.join("two")), "2 threads");
+    ok(&sluice_in(d, &["run", p, "--quiet", "--out", "four", "--threads", "4", "--window", "3"]));
+    assert_same(&single, &visible(&d.join("four")), "4 threads");
     for i in 0..3 {
         let t = format!("{i}/3");
         ok(&sluice_in(d, &["run", p, "--quiet", "--out", "t3", "--task", &t, "--phase", "map"]));
