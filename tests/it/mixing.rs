@@ -1,7 +1,7 @@
 //! Counted stages on real data: `balance` on the SMS spam corpus and `mix` on four corpora
 //! (the shipped example pipelines), exact realised counts (duplicate origin keys included),
 //! byte-identical output at 1 and 4 threads and for 3 tasks plus `finalize`, and the
-//! short-group error before any shard.
+//! short-group error before any shard; and a run killed with SIGKILL and resumed.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -220,4 +220,14 @@ fn a_group_short_of_its_share_stops_the_run_before_any_shard() {
     assert!(!err.contains("--resume"), "a plan error needs a fix, not a resume: {err}");
     assert!(!d.join("short/manifest.json").exists());
     assert!(read_split(&d.join("short"), "train").is_empty());
+}
+
+#[test]
+fn a_mix_killed_at_8_points_and_resumed_gives_the_uninterrupted_bytes() {
+    // kills land in the count pass, the reduce and the write pass
+    let dir = tempdir();
+    let d = dir.path();
+    inputs(d);
+    let p = mix_pipeline(d, GROUPS);
+    kill_and_resume(d, p.to_str().unwrap(), 8, 3);
 }

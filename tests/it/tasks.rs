@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
@@ -177,35 +176,5 @@ fn a_run_killed_at_20_points_and_resumed_gives_the_uninterrupted_bytes() {
     inputs(d);
     let p = pipeline_text(d, "layout: packed, seq_len: 1024");
     let p = p.to_str().unwrap();
-    let t0 = Instant::now();
-    ok(&sluice_in(d, &["run", p, "--quiet", "--out", "whole", "-j", "2"]));
-    let full = t0.elapsed();
-    let want = visible(&d.join("whole"));
-    // kill points spread over the run's duration (a fixed LCG: the same points every time)
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut resumed_partial = 0;
-    for k in 0..20 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let at = full.mul_f64(0.05 + 0.8 * ((x >> 11) as f64 / (1u64 << 53) as f64));
-        let out = format!("k{k}");
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["run", p, "--quiet", "--out", &out, "-j", "2"])
-            .current_dir(d)
-            .env("RUST_LOG", "error")
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(at);
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
-        if !d.join(&out).join("manifest.json").exists() {
-            resumed_partial += 1;
-        }
-        let o = sluice_in(d, &["run", p, "--quiet", "--out", &out, "-j", "2", "--resume"]);
-        ok(&o);
-        assert_same(&want, &visible(&d.join(&out)), &format!("killed after {at:?}, resumed"));
-        std::fs::remove_dir_all(d.join(&out)).unwrap();
-    }
-    eprintln!("{resumed_partial} of 20 kills hit the run before its end");
-    assert!(resumed_partial >= 5, "only {resumed_partial} kills hit the run before its end");
+    kill_and_resume(d, p, 20, 5);
 }

@@ -207,3 +207,43 @@ pub fn assert_same(a: &[(String, Vec<u8>)], b: &[(String, Vec<u8>)], what: &str)
         assert!(x == y, "{what}: {n} differs");
     }
 }
+
+/// Runs pipeline `p` in `d` whole, then `points` times killed with SIGKILL at a point spread
+/// over the whole run's duration (a fixed LCG: the same points every time) and resumed; every
+/// resumed output must equal the whole run's. At least `min_partial` kills must hit the run
+/// before its end.
+pub fn kill_and_resume(d: &Path, p: &str, points: usize, min_partial: usize) {
+    let t0 = std::time::Instant::now();
+    ok(&sluice_in(d, &["run", p, "--quiet", "--out", "whole", "-j", "2"]));
+    let full = t0.elapsed();
+    let want = visible(&d.join("whole"));
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut resumed_partial = 0;
+    for k in 0..points {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let at = full.mul_f64(0.05 + 0.8 * ((x >> 11) as f64 / (1u64 << 53) as f64));
+        let out = format!("k{k}");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["run", p, "--quiet", "--out", &out, "-j", "2"])
+            .current_dir(d)
+            .env("RUST_LOG", "error")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(at);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        if !d.join(&out).join("manifest.json").exists() {
+            resumed_partial += 1;
+        }
+        let o = sluice_in(d, &["run", p, "--quiet", "--out", &out, "-j", "2", "--resume"]);
+        ok(&o);
+        assert_same(&want, &visible(&d.join(&out)), &format!("killed after {at:?}, resumed"));
+        std::fs::remove_dir_all(d.join(&out)).unwrap();
+    }
+    eprintln!("{resumed_partial} of {points} kills hit the run before its end");
+    assert!(
+        resumed_partial >= min_partial,
+        "only {resumed_partial} kills hit the run before its end"
+    );
+}
