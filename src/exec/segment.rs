@@ -196,14 +196,7 @@ pub(super) fn run_segment(
             BuiltStage::Expand(e) => {
                 let input = with_origin(batch.whole()?)?;
                 let (out, orphans) = expand(e.as_ref(), &input, &c).map_err(|e| e.in_stage(id))?;
-                if orphans.iter().any(Option::is_some) {
-                    for r in orphans.iter().flatten() {
-                        *s.reasons.entry((*r).to_string()).or_insert(0) += 1;
-                    }
-                    if want_dropped {
-                        st.dropped.push(sink::dropped_rows(&input, id, &orphans)?);
-                    }
-                }
+                count_orphans(id, &input, &orphans, want_dropped, s, &mut st.dropped)?;
                 batch = LazyBatch::new(out);
             }
             BuiltStage::Ordered(..) => {
@@ -331,23 +324,11 @@ pub(super) fn decide(
                 .enumerate()
                 .flat_map(|(i, &k)| std::iter::repeat_n(i as u32, k as usize))
                 .collect();
-            let idx = UInt32Array::from(parents.clone());
-            let columns = input
-                .columns()
-                .iter()
-                .map(|col| arrow::compute::take(col, &idx, None))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            let taken = RecordBatch::try_new(input.schema(), columns)?;
+            let taken =
+                arrow::compute::take_record_batch(&input, &UInt32Array::from(parents.clone()))?;
             let (out, orphans) =
                 number_copies(&input, taken, &parents, c.stride).map_err(|e| e.in_stage(id))?;
-            if orphans.iter().any(Option::is_some) {
-                for r in orphans.iter().flatten() {
-                    *s.reasons.entry((*r).to_string()).or_insert(0) += 1;
-                }
-                if want_dropped {
-                    st.dropped.push(sink::dropped_rows(&input, id, &orphans)?);
-                }
-            }
+            count_orphans(id, &input, &orphans, want_dropped, s, &mut st.dropped)?;
             s.docs_out += out.num_rows() as u64;
             st.lazy = (out.num_rows() > 0).then(|| LazyBatch::new(out));
         } else {
@@ -381,6 +362,27 @@ pub(super) fn decide(
         ));
     }
     s.seconds += t0.elapsed().as_secs_f64();
+    Ok(())
+}
+
+/// Counts the input rows that gave no copy (`sampled_out`) and keeps them for `dropped/`.
+fn count_orphans(
+    id: &str,
+    input: &RecordBatch,
+    orphans: &[Option<&'static str>],
+    want_dropped: bool,
+    s: &mut StageStats,
+    dropped: &mut Vec<RecordBatch>,
+) -> Result<()> {
+    if !orphans.iter().any(Option::is_some) {
+        return Ok(());
+    }
+    for r in orphans.iter().flatten() {
+        *s.reasons.entry((*r).to_string()).or_insert(0) += 1;
+    }
+    if want_dropped {
+        dropped.push(sink::dropped_rows(input, id, orphans)?);
+    }
     Ok(())
 }
 

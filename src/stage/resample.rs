@@ -150,13 +150,7 @@ impl Expand for Resample {
                 parents.push(i as u32);
             }
         }
-        let idx = UInt32Array::from(parents.clone());
-        let columns = batch
-            .columns()
-            .iter()
-            .map(|c| arrow::compute::take(c, &idx, None))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let batch = RecordBatch::try_new(batch.schema(), columns)?;
+        let batch = arrow::compute::take_record_batch(batch, &UInt32Array::from(parents.clone()))?;
         Ok(Expansion { batch, parents })
     }
 }
