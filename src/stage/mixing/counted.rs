@@ -92,11 +92,10 @@ impl<G: Grouping> Ordered for Counted<G> {
             Some(_) => string_column(batch, ORIGIN_ID)?,
             None => string_column(batch, ID)?,
         };
-        let copy = batch
-            .column_by_name(COPY_INDEX)
-            .and_then(|c| c.as_any().downcast_ref::<UInt32Array>().map(|a| a.values().to_vec()));
+        let copy =
+            batch.column_by_name(COPY_INDEX).and_then(|c| c.as_any().downcast_ref::<UInt32Array>());
         let keys = (0..batch.num_rows())
-            .map(|i| row_seed(ctx.seed, origin.value(i), copy.as_ref().map_or(0, |c| c[i])))
+            .map(|i| row_seed(ctx.seed, origin.value(i), copy.map_or(0, |c| c.value(i))))
             .collect();
         let tokens = match &self.token_count {
             None => vec![0; batch.num_rows()],

@@ -45,6 +45,16 @@ pub fn select(rows: &[(u64, u32)], target: Target) -> Option<Selection> {
         _ => (0, Partial::Rows(0)),
     };
     let epochs = u32::try_from(epochs).ok().filter(|e| *e < u32::MAX)?;
+    if matches!(partial, Partial::Rows(0)) {
+        // whole epochs only: no row needs its rank
+        let e = u64::from(epochs);
+        return Some(Selection {
+            epochs,
+            documents: e * n,
+            tokens: e * total_tokens,
+            ..Default::default()
+        });
+    }
     let mut order: Vec<u32> = (0..rows.len() as u32).collect();
     order.sort_unstable_by_key(|&i| (rows[i as usize].0, i));
     let m = match partial {
