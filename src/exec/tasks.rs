@@ -190,14 +190,7 @@ pub fn run_all(plan: &Plan, out: &Path, opts: &RunOptions, resume: bool) -> Resu
     };
     RunInfo::new(plan, &slices).establish(out, &ledger)?;
     if let Some(o) = counted_stage(plan)? {
-        let id = &plan.stages[o].id;
-        let marker = map_marker(out, id, 0, 1);
-        if !marker.exists() {
-            tracing::info!(stage = %id, "Count pass: the stages before `{id}` over the whole input.");
-            let all: Vec<usize> = (0..slices.len()).collect();
-            map_phase(plan, out, opts, &slices, &all, o, &marker, &ledger)?;
-        }
-        reduce(plan, out, &ledger, id, slices.len(), 1, &|t| map_marker(out, id, t, 1))?;
+        map_and_reduce(plan, out, opts, &slices, o, 1, &ledger)?;
     }
     let ran = write_slices(plan, out, opts, &slices, 0..slices.len(), false, &ledger)?;
     if resume && ran < slices.len() {
@@ -297,17 +290,32 @@ pub fn run_task(
         return Ok(TaskOutcome::Done { ran: 0, slices: own.len() });
     }
     if let Some(o) = mapped {
-        let m = marker(task).expect("mapped");
-        if tasks == 1 && !m.exists() {
-            let all: Vec<usize> = (0..slices.len()).collect();
-            map_phase(plan, out, opts, &slices, &all, o, &m, &ledger)?;
-        }
-        let id = &plan.stages[o].id;
-        reduce(plan, out, &ledger, id, slices.len(), tasks, &|t| map_marker(out, id, t, tasks))?;
+        map_and_reduce(plan, out, opts, &slices, o, tasks, &ledger)?;
     }
     let ran = write_slices(plan, out, opts, &slices, own.clone(), phased, &ledger)?;
     commit::write_atomic(&task_marker(out, task, tasks), b"", &ledger)?;
     Ok(TaskOutcome::Done { ran, slices: own.len() })
+}
+
+/// The reduce step of stage `o`, run once. One task (a plain run, `--task 0/1`) first runs
+/// the map phase over every slice itself, if it has not; N tasks need each one's map phase.
+fn map_and_reduce(
+    plan: &Plan,
+    out: &Path,
+    opts: &RunOptions,
+    slices: &[Slice],
+    o: usize,
+    tasks: usize,
+    ledger: &Ledger,
+) -> Result<()> {
+    let id = &plan.stages[o].id;
+    let marker = map_marker(out, id, 0, 1);
+    if tasks == 1 && !marker.exists() {
+        tracing::info!(stage = %id, "Count pass: the stages before `{id}` over the whole input.");
+        let all: Vec<usize> = (0..slices.len()).collect();
+        map_phase(plan, out, opts, slices, &all, o, &marker, ledger)?;
+    }
+    reduce(plan, out, ledger, id, slices.len(), tasks, &|t| map_marker(out, id, t, tasks))
 }
 
 /// The reduce step: once every task's map phase is committed, merges the map deltas in slice
