@@ -322,6 +322,13 @@ fn explain(path: &Path) -> Result<ExitCode> {
         o.layout.name(),
         o.seq_len.map(|n| format!(" (rows of {n} tokens)")).unwrap_or_default()
     );
+    if o.shuffle {
+        println!(
+            "    order: shuffled (seeded key per document; finalize sorts within {} MiB, \
+             packing after the shuffle)",
+            o.shuffle_memory_mb.unwrap_or(1024)
+        );
+    }
     let shard = sluice::sink::shard_schema(&plan)?;
     print!("{}", schema_lines(&shard, "    "));
     if plan.tokenized() {

@@ -85,6 +85,15 @@ pub fn check_config(config: &PipelineConfig) -> Vec<String> {
     } else if o.seq_len.is_some() {
         errors.push("output: `seq_len` applies to `layout: packed` only".into());
     }
+    match (o.shuffle, o.shuffle_memory_mb) {
+        (false, Some(_)) => errors.push(
+            "output: `shuffle_memory_mb` applies to `shuffle: true` only (set `shuffle: true`, \
+             or remove it)"
+                .into(),
+        ),
+        (true, Some(0)) => errors.push("output: `shuffle_memory_mb` must be positive".into()),
+        _ => {}
+    }
     if config.state_memory_mb == 0 {
         errors.push("`state_memory_mb` must be positive".into());
     }

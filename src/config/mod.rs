@@ -172,6 +172,19 @@ pub struct OutputConfig {
     /// (0 if it has none). Padding is never counted in `num_tokens` or `seq_lengths`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pad_id: Option<i32>,
+    /// Write the documents in a seeded random order instead of input order: a permutation of
+    /// each split that depends only on the pipeline `seed` and each document's source, origin
+    /// id, copy index and text, never on the order inside files, the thread count or the tasks.
+    /// Documents are spilled to bucket files in the work area while the run writes, and
+    /// `finalize` sorts one bucket at a time within `shuffle_memory_mb`. With `layout: packed`
+    /// the shuffle comes first, and packing runs over each whole shuffled split.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shuffle: bool,
+    /// `shuffle: true`: memory (MiB) that `finalize` may use to sort one bucket of documents
+    /// (default 1024). Buckets are sized to half of it; a bucket that grows past that is split
+    /// again on disk before it is sorted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shuffle_memory_mb: Option<u64>,
 }
 
 /// Row layouts of tokenized output.

@@ -190,6 +190,10 @@ pub struct RunStats {
     /// had, the plan and what was written (as in the manifest).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub mixture: serde_json::Map<String, serde_json::Value>,
+    /// `output.shuffle`: the sort key, the budget and, per split, what the gather did (as in
+    /// the manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shuffle: Option<serde_json::Value>,
 }
 
 fn rate(n: f64, s: f64) -> String {

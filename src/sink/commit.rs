@@ -44,6 +44,9 @@ pub struct RunInfo {
     pub files: u64,
     /// Input bytes.
     pub bytes: u64,
+    /// `output.shuffle`: what the gather in `finalize` needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shuffle: Option<super::shuffle::ShuffleSpec>,
 }
 
 impl RunInfo {
@@ -82,6 +85,7 @@ impl RunInfo {
             stages: plan.stages.iter().map(|s| (s.id.clone(), s.type_name.to_string())).collect(),
             files: plan.sources.iter().map(|s| s.files.len() as u64).sum(),
             bytes: plan.sources.iter().flat_map(|s| &s.files).map(|f| f.bytes).sum(),
+            shuffle: super::shuffle::ShuffleSpec::of(plan),
         }
     }
 
@@ -218,7 +222,7 @@ pub fn finalize(out: &Path, threads: usize, start: Instant) -> Result<(RunStats,
         },
         e => e,
     })?;
-    let ledger = Ledger::open(out)?;
+    let ledger = std::sync::Arc::new(Ledger::open(out)?);
     let mut commits = Vec::with_capacity(run.slices);
     let mut missing = Vec::new();
     for s in 0..run.slices {
@@ -241,6 +245,7 @@ pub fn finalize(out: &Path, threads: usize, start: Instant) -> Result<(RunStats,
     }
     let mut manifest = run.manifest.clone();
     let mut outputs = std::collections::BTreeMap::new();
+    let mut shuffled = serde_json::Map::new();
     for split in SPLITS {
         let parts: Vec<&SplitPart> =
             commits.iter().flat_map(|c| c.splits.iter().filter(|p| p.name == split)).collect();
@@ -252,6 +257,22 @@ pub fn finalize(out: &Path, threads: usize, start: Instant) -> Result<(RunStats,
             stats.tokens += p.stats.tokens;
             stats.rows += p.stats.rows;
             sum_pack(&mut stats.packing, &p.stats.packing);
+        }
+        if let Some(spec) = &run.shuffle {
+            let spilled: Vec<&super::shuffle::BucketPart> =
+                parts.iter().flat_map(|p| &p.buckets).collect();
+            tracing::info!(
+                split,
+                files = spilled.len(),
+                mib = spilled.iter().map(|p| p.bytes).sum::<u64>() >> 20,
+                "Shuffling: sorting the spilled documents bucket by bucket."
+            );
+            let g = super::shuffle::gather(out, split, spec, &ledger, &spilled)?;
+            shuffled.insert(split.to_string(), g.report(&spilled));
+            (stats.rows, stats.packing) = (g.rows, g.packing);
+            shards = g.shards;
+        }
+        for p in &parts {
             for sh in &p.shards {
                 let rel = format!("{split}/{split}-{g:05}-of-{n:05}.parquet");
                 place(out, &sh.path, &rel, &ledger)?;
@@ -263,7 +284,7 @@ pub fn finalize(out: &Path, threads: usize, start: Instant) -> Result<(RunStats,
                 g += 1;
             }
         }
-        stats.shards = n as u64;
+        stats.shards = shards.len() as u64;
         manifest
             .splits
             .insert(split.to_string(), Manifest::split_entry(shards, &stats, run.seq_len));
@@ -323,6 +344,9 @@ pub fn finalize(out: &Path, threads: usize, start: Instant) -> Result<(RunStats,
     input.bytes = run.bytes;
     manifest.sources = sources;
     manifest.mixture = mixture_reports(out, &stages)?;
+    if let Some(s) = manifest.shuffle.as_mut() {
+        s["splits"] = shuffled.into();
+    }
     let stats = RunStats {
         pipeline: manifest.pipeline.clone(),
         threads,
@@ -333,6 +357,7 @@ pub fn finalize(out: &Path, threads: usize, start: Instant) -> Result<(RunStats,
         output: outputs,
         peak_rss_bytes: crate::exec::metrics::peak_rss_bytes(),
         mixture: manifest.mixture.clone(),
+        shuffle: manifest.shuffle.clone(),
     };
     let stats_path = out.join("stats.json");
     ledger.record(&stats_path)?;

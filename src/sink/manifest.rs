@@ -74,6 +74,10 @@ pub struct Manifest {
     /// Counted stages (`mix`, `balance`): per stage id, the requested and realised mixture.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub mixture: serde_json::Map<String, serde_json::Value>,
+    /// `output.shuffle`: the sort key, the budget and, per split, the buckets and bytes
+    /// spilled (`order` is then `shuffled`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shuffle: Option<serde_json::Value>,
 }
 
 impl Manifest {
@@ -109,7 +113,7 @@ impl Manifest {
                     "seq_lengths": "per row, the lengths of the document pieces in it",
                 })
             }),
-            order: "input".into(),
+            order: if o.shuffle { "shuffled" } else { "input" }.into(),
             split_rule: serde_json::json!({
                 "key": "origin_id (the input document's id; equal to doc_id unless a row-changing stage made copies)",
                 "hash": "xxh3_64(seed_le64 || origin_id) % 1000000",
@@ -126,6 +130,7 @@ impl Manifest {
             splits,
             sources,
             mixture: serde_json::Map::new(),
+            shuffle: super::shuffle::ShuffleSpec::of(plan).map(|s| s.describe()),
         }
     }
 

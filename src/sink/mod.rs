@@ -10,6 +10,7 @@ pub mod lock;
 pub mod manifest;
 pub mod packed;
 pub mod shards;
+pub mod shuffle;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ use ledger::Ledger;
 use packed::Packer;
 use serde::{Deserialize, Serialize};
 use shards::{HashingFile, ShardInfo, SplitWriter};
+use shuffle::{BucketPart, BucketWriter, ShuffleSpec};
 
 /// Name of the document-id column in tokenized shards.
 pub const DOC_ID: &str = "doc_id";
@@ -114,6 +116,15 @@ pub fn shard_schema(plan: &Plan) -> Result<SchemaRef> {
     }
 }
 
+/// Columns of the shards written with dictionary encoding.
+pub fn dictionary_columns(layout: Layout, tokenized: bool) -> Vec<&'static str> {
+    match layout {
+        Layout::Packed => vec![],
+        Layout::Documents if tokenized => vec![DOC_ID, SOURCE],
+        Layout::Documents => vec![SOURCE],
+    }
+}
+
 /// The pad id of the packed layout: `output.pad_id`, else EOS, else 0.
 pub fn pad_id(plan: &Plan) -> i32 {
     plan.config
@@ -175,6 +186,8 @@ struct SplitOut {
     name: &'static str,
     writer: SplitWriter,
     packer: Option<Packer>,
+    /// `output.shuffle`: the slice's spill files instead of shards.
+    buckets: Option<BucketWriter>,
     stats: SplitStats,
 }
 
@@ -201,6 +214,9 @@ pub struct SplitPart {
     pub shards: Vec<ShardInfo>,
     /// Counters.
     pub stats: SplitStats,
+    /// `output.shuffle`: the slice's spill files (its shards are written by `finalize`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<BucketPart>,
 }
 
 /// The writers of the slice in progress.
@@ -228,6 +244,8 @@ pub struct Sink {
     side_outputs: Vec<crate::stage::SideOutput>,
     ledger: Arc<Ledger>,
     cur: Option<SliceOut>,
+    /// `output.shuffle`: the spec and the spill schema.
+    shuffle: Option<(Arc<ShuffleSpec>, SchemaRef)>,
 }
 
 /// Committed name of shard `k` of `split` in `slice`.
@@ -240,17 +258,15 @@ impl Sink {
     pub fn new(plan: &Plan, out_dir: &Path, ledger: Arc<Ledger>) -> Result<Sink> {
         let o = &plan.config.output;
         let tokenized = plan.tokenized();
-        let dict: Vec<&str> = match o.layout {
-            Layout::Packed => vec![],
-            Layout::Documents if tokenized => vec![DOC_ID, SOURCE],
-            Layout::Documents => vec![SOURCE],
-        };
+        let dict = dictionary_columns(o.layout, tokenized);
+        let schema = document_schema(plan)?;
+        let shuffle = ShuffleSpec::of(plan).map(|s| (Arc::new(s), shuffle::spill_schema(&schema)));
         Ok(Sink {
             out_dir: out_dir.to_path_buf(),
             seed: plan.config.seed,
             fraction: o.validation_fraction,
             columns: output_columns(plan)?,
-            schema: document_schema(plan)?,
+            schema,
             shard_schema: shard_schema(plan)?,
             props: shards::writer_properties(&dict, Vec::new())?,
             tokenized,
@@ -260,6 +276,7 @@ impl Sink {
             side_outputs: plan.side_outputs.clone(),
             ledger,
             cur: None,
+            shuffle,
         })
     }
 
@@ -288,7 +305,16 @@ impl Sink {
                         Arc::clone(&self.ledger),
                         format!("{s}-{slice:05}-"),
                     ),
-                    packer: (o.layout == Layout::Packed).then(|| {
+                    buckets: self.shuffle.as_ref().map(|(spec, schema)| {
+                        BucketWriter::new(
+                            &self.out_dir,
+                            s,
+                            slice,
+                            Arc::clone(spec),
+                            Arc::clone(schema),
+                        )
+                    }),
+                    packer: (o.layout == Layout::Packed && self.shuffle.is_none()).then(|| {
                         Packer::new(
                             o.seq_len.unwrap_or(1) as usize,
                             self.pad_id,
@@ -322,7 +348,17 @@ impl Sink {
                     .ok_or_else(|| Error::Internal(format!("column `{from}` missing")))
             })
             .collect::<Result<_>>()?;
-        let out = RecordBatch::try_new(Arc::clone(&self.schema), cols)?;
+        let out = match &self.shuffle {
+            None => RecordBatch::try_new(Arc::clone(&self.schema), cols)?,
+            Some((spec, schema)) => {
+                let (k1, k2) = shuffle::keys(batch, spec.seed)?;
+                let mut cols = cols;
+                cols.push(Arc::new(k1));
+                cols.push(Arc::new(k2));
+                RecordBatch::try_new(Arc::clone(schema), cols)?
+            }
+        };
+        let ledger = Arc::clone(&self.ledger);
         // the split is decided on the origin key, so every copy of a document goes with it
         let key = if batch.column_by_name(ORIGIN_ID).is_some() { ORIGIN_ID } else { ID };
         let ids = crate::stage::string_column(batch, key)?;
@@ -352,6 +388,10 @@ impl Sink {
             let split = &mut cur.splits[i];
             split.stats.documents += part.num_rows() as u64;
             split.stats.tokens += tokens;
+            if let Some(b) = &mut split.buckets {
+                b.write(&part, &ledger)?;
+                continue;
+            }
             match &mut split.packer {
                 None => {
                     split.stats.rows += part.num_rows() as u64;
@@ -460,7 +500,11 @@ impl Sink {
             let name = s.name;
             let shards = s.writer.finish(|k| part_name(name, slice, k))?;
             s.stats.shards = shards.len() as u64;
-            splits.push(SplitPart { name: name.to_string(), shards, stats: s.stats });
+            let buckets = match s.buckets {
+                Some(b) => b.commit(&self.ledger)?,
+                None => Vec::new(),
+            };
+            splits.push(SplitPart { name: name.to_string(), shards, stats: s.stats, buckets });
         }
         let mut sides = Vec::new();
         if let Some(d) = cur.dropped {

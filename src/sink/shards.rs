@@ -278,12 +278,17 @@ impl SplitWriter {
 
     /// Closes the last shard and renames every shard `k` to `name(k)` (relative to the output
     /// directory).
-    pub fn finish(mut self, name: impl Fn(usize) -> String) -> Result<Vec<ShardInfo>> {
+    pub fn finish(self, name: impl Fn(usize) -> String) -> Result<Vec<ShardInfo>> {
+        self.finish_named(|k, _| name(k))
+    }
+
+    /// Closes the last shard and renames every shard `k` of `n` to `name(k, n)`.
+    pub fn finish_named(mut self, name: impl Fn(usize, usize) -> String) -> Result<Vec<ShardInfo>> {
         self.close_shard()?;
         let n = self.tmp_shards.len();
         let mut out = Vec::with_capacity(n);
         for (i, (tmp, mut info)) in self.tmp_shards.into_iter().enumerate() {
-            let rel = name(i);
+            let rel = name(i, n);
             let dest = self.out_dir.join(&rel);
             self.ledger.record(&dest)?;
             std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;

@@ -12,6 +12,7 @@ mod golden;
 mod mixing;
 mod pipelines;
 mod readers;
+mod shuffle;
 mod tasks;
 mod token_gate;
 mod tokens;

@@ -85,6 +85,16 @@ fn mixture_pipeline_meets_its_token_shares() {
         assert!((share - want).abs() < 0.005, "{name}: {share} vs {want}");
     }
     assert!(groups[0]["repeat"].as_f64().unwrap() > 1.5, "web is oversampled: {groups:?}");
+    // the pipeline shuffles: every source is spread over the whole split (in input order each
+    // would sit in its own stretch, and the mean positions would be far apart)
+    assert_eq!(m["order"], "shuffled");
+    let order: Vec<String> =
+        read_split(&out, "train").iter().flat_map(|b| strings(b, "source")).collect();
+    for name in tokens.keys() {
+        let at: Vec<usize> = (0..order.len()).filter(|&i| &order[i] == name).collect();
+        let mean = at.iter().sum::<usize>() as f64 / at.len() as f64 / order.len() as f64;
+        assert!((0.35..0.65).contains(&mean), "{name}: mean position {mean:.3}");
+    }
 }
 
 /// Web documents, chat lines and a file whose ids repeat (origin-key ties), in small slices.
