@@ -16,6 +16,7 @@ pub mod exact_dedup;
 pub mod language;
 pub mod length_filter;
 pub mod lists;
+pub mod minhash;
 pub mod mixing;
 pub mod normalize;
 pub mod quality;

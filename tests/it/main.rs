@@ -9,6 +9,7 @@ mod determinism;
 mod engine;
 mod fidelity;
 mod golden;
+mod minhash;
 mod mixing;
 mod pipelines;
 mod readers;

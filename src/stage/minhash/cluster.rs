@@ -1,0 +1,158 @@
+//! From signatures to removals, exactly as datatrove 0.10.1's `MinhashDedupBuckets` and
+//! `MinhashDedupCluster` decide them for one input stream:
+//!
+//! 1. **Pairs.** For each band in order, the documents with a signature are sorted by (the band's
+//!    values, document index). Only *neighbours* with equal band values make a pair
+//!    `(earlier, later)`, so a run `d1 < d2 < … < dk` gives `(d1,d2), (d2,d3), …`.
+//! 2. **Union-find** over the pairs in that order (band 0 first). Union by size: the root of
+//!    the larger set becomes the root; on a tie, the root of the pair's first document does.
+//! 3. Every document in a set except its root is removed. The root survives, and it is not
+//!    always the earliest document of its cluster.
+//!
+//! Documents without a signature (fewer than `n_grams` words) are never in a pair.
+
+/// Signatures of the documents of one input stream, in input order.
+pub struct Signatures {
+    /// Values per signature (`buckets × hashes_per_bucket`).
+    width: usize,
+    /// Hashes per band.
+    band: usize,
+    /// Document index of each signature.
+    docs: Vec<u32>,
+    /// The signatures, one after another.
+    values: Vec<u64>,
+}
+
+impl Signatures {
+    /// An empty set for signatures of `buckets` bands of `hashes_per_bucket` values.
+    pub fn new(buckets: usize, hashes_per_bucket: usize) -> Self {
+        Signatures {
+            width: buckets * hashes_per_bucket,
+            band: hashes_per_bucket,
+            docs: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Adds the signature of document `doc` (documents must come in increasing order).
+    pub fn push(&mut self, doc: u32, signature: &[u64]) {
+        debug_assert_eq!(signature.len(), self.width);
+        debug_assert!(self.docs.last().is_none_or(|&d| d < doc));
+        self.docs.push(doc);
+        self.values.extend_from_slice(signature);
+    }
+
+    fn band_of(&self, k: usize, band: usize) -> &[u64] {
+        let at = k * self.width + band * self.band;
+        &self.values[at..at + self.band]
+    }
+
+    /// The duplicate pairs `(earlier, later)` in datatrove's order.
+    pub fn pairs(&self) -> Vec<(u32, u32)> {
+        let mut pairs = Vec::new();
+        let mut order: Vec<usize> = (0..self.docs.len()).collect();
+        for band in 0..self.width / self.band {
+            // ties in band values are ordered by document index (`k` grows with it)
+            order.sort_unstable_by(|&x, &y| {
+                self.band_of(x, band).cmp(self.band_of(y, band)).then(x.cmp(&y))
+            });
+            for w in order.windows(2) {
+                if self.band_of(w[0], band) == self.band_of(w[1], band) {
+                    pairs.push((self.docs[w[0]], self.docs[w[1]]));
+                }
+            }
+        }
+        pairs
+    }
+
+    /// The removed documents with their cluster's survivor, `(removed, survivor)`, by removed
+    /// document index.
+    pub fn removals(&self) -> Vec<(u32, u32)> {
+        let mut sets = UnionFind::default();
+        for (a, b) in self.pairs() {
+            sets.union(a, b);
+        }
+        let mut nodes: Vec<u32> = sets.parent.keys().copied().collect();
+        nodes.sort_unstable();
+        nodes
+            .into_iter()
+            .filter_map(|n| {
+                let root = sets.find(n);
+                (root != n).then_some((n, root))
+            })
+            .collect()
+    }
+}
+
+/// datatrove's union-find: union by size, the first document's root winning ties.
+#[derive(Default)]
+struct UnionFind {
+    parent: std::collections::HashMap<u32, u32>,
+    size: std::collections::HashMap<u32, u64>,
+}
+
+impl UnionFind {
+    fn find(&mut self, x: u32) -> u32 {
+        let mut root = x;
+        while let Some(&p) = self.parent.get(&root) {
+            if p == root {
+                break;
+            }
+            root = p;
+        }
+        // path compression (never changes a root)
+        let mut cur = x;
+        while cur != root {
+            let next = self.parent[&cur];
+            self.parent.insert(cur, root);
+            cur = next;
+        }
+        root
+    }
+
+    fn union(&mut self, a: u32, b: u32) {
+        let (mut ra, mut rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return;
+        }
+        let (mut sa, mut sb) =
+            (self.size.get(&ra).copied().unwrap_or(1), self.size.get(&rb).copied().unwrap_or(1));
+        if sa < sb {
+            std::mem::swap(&mut ra, &mut rb);
+            std::mem::swap(&mut sa, &mut sb);
+        }
+        self.parent.insert(rb, ra);
+        self.size.insert(ra, sa + sb);
+        self.size.remove(&rb);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sigs(rows: &[(u32, [u64; 4])]) -> Signatures {
+        let mut s = Signatures::new(2, 2);
+        for (d, v) in rows {
+            s.push(*d, v);
+        }
+        s
+    }
+
+    #[test]
+    fn only_neighbours_pair_and_bands_go_in_order() {
+        // band 0 = first two values, band 1 = last two
+        let s = sigs(&[(0, [1, 1, 9, 9]), (2, [1, 1, 8, 8]), (3, [1, 1, 7, 7]), (5, [2, 2, 7, 7])]);
+        assert_eq!(s.pairs(), [(0, 2), (2, 3), (3, 5)]);
+    }
+
+    #[test]
+    fn the_larger_set_keeps_its_root_even_when_it_is_not_the_earliest() {
+        // {5,6,7} join in band 0 (root 5); then (1,5) in band 1: the set of three wins, 1 goes
+        let s = sigs(&[(1, [0, 0, 4, 4]), (5, [3, 3, 4, 4]), (6, [3, 3, 5, 5]), (7, [3, 3, 6, 6])]);
+        assert_eq!(s.removals(), [(1, 5), (6, 5), (7, 5)]);
+        // equal sizes: the first document's root wins
+        let s = sigs(&[(1, [0, 0, 4, 4]), (2, [0, 0, 5, 5])]);
+        assert_eq!(s.removals(), [(2, 1)]);
+    }
+}
