@@ -102,6 +102,7 @@ pub struct Signer {
     a: Vec<u64>,
     b: Vec<u64>,
     words: EnTokenizer,
+    sweep: Sweep,
 }
 
 impl Signer {
@@ -111,7 +112,7 @@ impl Signer {
         let mut rng = LegacyRandomState::new(config.seed);
         let a = rng.randint_u64(1, MERSENNE_PRIME, n);
         let b = rng.randint_u64(0, MERSENNE_PRIME, n);
-        Signer { config, a, b, words: EnTokenizer::new() }
+        Signer { config, a, b, words: EnTokenizer::new(), sweep: best_sweep() }
     }
 
     /// The permutation parameters `(a, b)`.
@@ -156,25 +157,157 @@ impl Signer {
         if hashes.is_empty() {
             return None;
         }
-        Some(
-            self.a
-                .iter()
-                .zip(&self.b)
-                .map(|(&a, &b)| {
-                    hashes
-                        .iter()
-                        .map(|&h| h.wrapping_mul(a).wrapping_add(b) % MERSENNE_PRIME)
-                        .min()
-                        .expect("at least one shingle")
-                })
-                .collect(),
-        )
+        let mut sig = vec![u64::MAX; self.a.len()];
+        // eight permutations per sweep over the shingles, in lanes the compiler vectorizes
+        let (a8, b8, s8) =
+            (self.a.chunks_exact(8), self.b.chunks_exact(8), sig.chunks_exact_mut(8));
+        let (ra, rb) = (a8.remainder(), b8.remainder());
+        for ((a, b), s) in a8.zip(b8).zip(s8) {
+            let a: &[u64; 8] = a.try_into().expect("eight");
+            let b: &[u64; 8] = b.try_into().expect("eight");
+            s.copy_from_slice(&(self.sweep)(&hashes, a, b));
+        }
+        let tail = self.a.len() - ra.len();
+        for (s, (&a, &b)) in sig[tail..].iter_mut().zip(ra.iter().zip(rb)) {
+            *s = hashes.iter().map(|&h| permute(h, a, b)).min().expect("at least one shingle");
+        }
+        Some(sig)
     }
+}
+
+/// The minimum over `hashes` of eight permutations: the kernel of [`Signer::signature`].
+type Sweep = fn(&[u64], &[u64; 8], &[u64; 8]) -> [u64; 8];
+
+/// The fastest [`Sweep`] this CPU runs: the same code compiled for AVX-512 or AVX2 when the
+/// CPU has them (chosen at run time), else for the build's baseline. Every variant computes
+/// the same integers; a unit test compares them.
+fn best_sweep() -> Sweep {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+        {
+            return x86::sweep_avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return x86::sweep_avx2;
+        }
+    }
+    sweep_portable
+}
+
+#[inline(always)]
+fn sweep_lanes(hashes: &[u64], a: &[u64; 8], b: &[u64; 8]) -> [u64; 8] {
+    let mut m = [u64::MAX; 8];
+    for &h in hashes {
+        for j in 0..8 {
+            m[j] = m[j].min(permute(h, a[j], b[j]));
+        }
+    }
+    m
+}
+
+fn sweep_portable(hashes: &[u64], a: &[u64; 8], b: &[u64; 8]) -> [u64; 8] {
+    sweep_lanes(hashes, a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::sweep_lanes;
+
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn lanes_avx512(hashes: &[u64], a: &[u64; 8], b: &[u64; 8]) -> [u64; 8] {
+        sweep_lanes(hashes, a, b)
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn lanes_avx2(hashes: &[u64], a: &[u64; 8], b: &[u64; 8]) -> [u64; 8] {
+        sweep_lanes(hashes, a, b)
+    }
+
+    pub(super) fn sweep_avx512(hashes: &[u64], a: &[u64; 8], b: &[u64; 8]) -> [u64; 8] {
+        // SAFETY: chosen by `best_sweep` only when the CPU reports AVX-512F and DQ
+        unsafe { lanes_avx512(hashes, a, b) }
+    }
+
+    pub(super) fn sweep_avx2(hashes: &[u64], a: &[u64; 8], b: &[u64; 8]) -> [u64; 8] {
+        // SAFETY: chosen by `best_sweep` only when the CPU reports AVX2
+        unsafe { lanes_avx2(hashes, a, b) }
+    }
+}
+
+/// `(h · a + b) mod (2^61 − 1)` with the product and sum wrapping at 2^64 (numpy `uint64`).
+/// The remainder uses `2^61 ≡ 1`: `x = hi · 2^61 + lo` gives `x ≡ hi + lo`, which is below
+/// `2 · P`, so one conditional subtraction finishes it; equal to `x % P` for every `x`.
+#[inline(always)]
+fn permute(h: u64, a: u64, b: u64) -> u64 {
+    let x = h.wrapping_mul(a).wrapping_add(b);
+    let r = (x & MERSENNE_PRIME) + (x >> 61);
+    if r >= MERSENNE_PRIME { r - MERSENNE_PRIME } else { r }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mersenne_reduction_equals_the_remainder() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let edges = [0, 1, MERSENNE_PRIME - 1, MERSENNE_PRIME, MERSENNE_PRIME + 1, u64::MAX];
+        for &v in edges.iter() {
+            assert_eq!(permute(v, 1, 0), v % MERSENNE_PRIME, "{v}");
+            assert_eq!(permute(1, v, 0), v % MERSENNE_PRIME, "{v}");
+        }
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let (h, a, b) = (x, x.rotate_left(21), x.rotate_left(43));
+            assert_eq!(permute(h, a, b), h.wrapping_mul(a).wrapping_add(b) % MERSENNE_PRIME);
+        }
+    }
+
+    #[test]
+    fn every_sweep_this_cpu_runs_gives_the_same_minima() {
+        let s = Signer::new(SignatureConfig::default());
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let hashes: Vec<u64> = (0..1000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            })
+            .collect();
+        let mut sweeps: Vec<(&str, Sweep)> = vec![("portable", sweep_portable)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                sweeps.push(("avx2", x86::sweep_avx2));
+            }
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+            {
+                sweeps.push(("avx512", x86::sweep_avx512));
+            }
+        }
+        for k in 0..s.a.len() / 8 {
+            let a: &[u64; 8] = s.a[8 * k..8 * k + 8].try_into().unwrap();
+            let b: &[u64; 8] = s.b[8 * k..8 * k + 8].try_into().unwrap();
+            let want: Vec<u64> = (0..8)
+                .map(|j| {
+                    hashes
+                        .iter()
+                        .map(|&h| h.wrapping_mul(a[j]).wrapping_add(b[j]) % MERSENNE_PRIME)
+                        .min()
+                        .unwrap()
+                })
+                .collect();
+            for (name, f) in &sweeps {
+                assert_eq!(f(&hashes, a, b).to_vec(), want, "{name}, permutations {k}×8");
+            }
+        }
+    }
 
     #[test]
     fn parameters_are_numpys_for_seed_1() {
