@@ -65,7 +65,7 @@ fn stage(yaml: &str, schema: Arc<Schema>) -> BuiltStage {
 }
 
 fn run(s: &BuiltStage, b: &RecordBatch) -> usize {
-    let ctx = BatchContext { seq: 0, seed: 0 };
+    let ctx = BatchContext { seq: 0, seed: 0, counting: false };
     match s {
         BuiltStage::Transform(t) => t.apply(b.clone(), &ctx).unwrap().num_rows(),
         BuiltStage::Filter(f, _) => f.evaluate(b, &ctx).unwrap().reasons.len(),

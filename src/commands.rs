@@ -279,6 +279,15 @@ fn explain(path: &Path) -> Result<ExitCode> {
             BuiltStage::Expand(e) => {
                 format!("row-changing, up to {} rows per input row", e.max_copies())
             }
+            BuiltStage::Ordered(o, _) if o.counted() && !o.makes_copies() => {
+                let mut k = "counted: a count pass over the whole input finds the rows to drop, \
+                             then the write pass drops them"
+                    .to_string();
+                if let Some(side) = o.side_output() {
+                    k.push_str(&format!("; writes {}/{}.parquet", side.kind, side.name));
+                }
+                k
+            }
             BuiltStage::Ordered(o, _) if o.counted() => {
                 "counted: a count pass over the whole input plans exact copies per group, then \
                  the write pass gives them"

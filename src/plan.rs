@@ -134,7 +134,7 @@ impl Plan {
                         filter_schema(&schema, &stage, &format!("{id}_reason"))
                     }
                     BuiltStage::Expand(e) => e.output_schema(&origin_schema(&schema))?,
-                    BuiltStage::Ordered(o, _) if o.counted() => {
+                    BuiltStage::Ordered(o, _) if o.makes_copies() => {
                         origin_schema(&filter_schema(&schema, &stage, &format!("{id}_reason")))
                     }
                     BuiltStage::Ordered(..) => {

@@ -190,6 +190,10 @@ pub struct RunStats {
     /// had, the plan and what was written (as in the manifest).
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub mixture: serde_json::Map<String, serde_json::Value>,
+    /// Near-duplicate stages (`minhash_dedup`): per stage id, the clustering (as in the
+    /// manifest).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub dedup: serde_json::Map<String, serde_json::Value>,
     /// `output.shuffle`: the sort key, the budget and, per split, what the gather did (as in
     /// the manifest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -304,6 +308,9 @@ impl RunStats {
         for (stage, m) in &self.mixture {
             out.push_str(&mixture_lines(stage, m));
         }
+        for (stage, d) in &self.dedup {
+            out.push_str(&dedup_line(stage, d));
+        }
         let mb = i.text_bytes as f64 / 1e6;
         out.push_str(&format!(
             "{:.1} MB of text in {:.2} s wall ({} MB/s, {} docs/s) on {} thread{}",
@@ -344,6 +351,30 @@ fn mixture_lines(stage: &str, m: &serde_json::Value) -> String {
         ));
     }
     out
+}
+
+/// The summary line of one near-duplicate stage.
+fn dedup_line(stage: &str, d: &serde_json::Value) -> String {
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    let r = &d["reduce"];
+    let signing = &d["count_pass"];
+    let secs = signing["sign_thread_seconds"].as_f64().unwrap_or(0.0);
+    let mb = n(&signing["text_bytes"]) as f64 / 1e6;
+    format!(
+        "near-duplicates of `{stage}`: {} of {} documents signed ({:.1} thread-s, {} MB/s per \
+         thread), {} clusters of {} documents, {} removed; reduce {:.2} s, {:.1} MB of band \
+         values held, {:.1} MB spilled\n",
+        n(&d["signed"]),
+        n(&d["documents"]),
+        secs,
+        rate(mb, secs),
+        n(&d["clusters"]),
+        n(&d["documents_in_clusters"]),
+        n(&d["removed"]),
+        r["cluster_seconds"].as_f64().unwrap_or(0.0),
+        n(&r["band_bytes_peak"]) as f64 / 1e6,
+        n(&r["bytes_spilled"]) as f64 / 1e6,
+    )
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), in bytes.

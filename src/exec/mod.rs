@@ -166,6 +166,7 @@ pub(crate) fn execute(
         .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))?;
     let run: Vec<Slice> = todo.iter().map(|&i| slices[i].clone()).collect();
     let Some(last_slice) = todo.last().copied() else { return Ok(()) };
+    let counting = matches!(mode, Mode::Map { .. });
     let want_dropped = match &mode {
         Mode::Write { sink, .. } => sink.wants_dropped(),
         Mode::Map { .. } => false,
@@ -217,7 +218,7 @@ pub(crate) fn execute(
                         if let Some(u) = unit {
                             segment::read(plan, u, &mut st)?;
                         }
-                        segment::run_segment(plan, seg, want_dropped, &mut st)?;
+                        segment::run_segment(plan, seg, want_dropped, counting, &mut st)?;
                         Ok(st)
                     })();
                     let _ = tx.send((step, seq, r));

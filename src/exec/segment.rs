@@ -126,8 +126,8 @@ fn text_bytes(batch: &RecordBatch) -> u64 {
         .unwrap_or(0)
 }
 
-fn ctx(st: &PlannedStage, seq: u64) -> BatchContext {
-    BatchContext { seq, seed: st.seed }
+fn ctx(st: &PlannedStage, seq: u64, counting: bool) -> BatchContext {
+    BatchContext { seq, seed: st.seed, counting }
 }
 
 /// Runs the stages of one segment on the unit's batch, then the `prepare` of the ordered
@@ -137,6 +137,7 @@ pub(super) fn run_segment(
     plan: &Plan,
     segment: &crate::plan::Segment,
     want_dropped: bool,
+    counting: bool,
     st: &mut UnitState,
 ) -> Result<()> {
     let mut batch = match (st.lazy.take(), st.batch.take()) {
@@ -151,7 +152,7 @@ pub(super) fn run_segment(
         }
         let planned = &plan.stages[i];
         let t0 = Instant::now();
-        let c = ctx(planned, st.seq);
+        let c = ctx(planned, st.seq, counting);
         let s = &mut st.stages[i];
         s.docs_in += batch.num_rows() as u64;
         s.bytes_in += text_bytes(&batch.view(&[TEXT])?);
@@ -222,8 +223,11 @@ pub(super) fn run_segment(
             return Err(Error::Internal("segment ends on a stage that is not ordered".into()));
         };
         let t0 = Instant::now();
-        st.prepared =
-            Some(stage.prepare(&out, &ctx(planned, st.seq)).map_err(|e| e.in_stage(&planned.id))?);
+        st.prepared = Some(
+            stage
+                .prepare(&out, &ctx(planned, st.seq, counting))
+                .map_err(|e| e.in_stage(&planned.id))?,
+        );
         st.stages[o].seconds += t0.elapsed().as_secs_f64();
     }
     st.batch = Some(out);

@@ -94,7 +94,7 @@ fn counted_stage(plan: &Plan) -> Result<Option<usize>> {
         .collect();
     if counted.len() > 1 {
         return Err(Error::Invalid(format!(
-            "a pipeline may hold one counted stage (`mix` or `balance`) for now; this one has {} \
+            "a pipeline may hold one counted stage (`mix`, `balance` or `minhash_dedup`) for now; this one has {} \
              ({}): run them as two pipelines, the second reading the first one's output",
             counted.len(),
             counted.iter().map(|&i| plan.stages[i].id.as_str()).collect::<Vec<_>>().join(", ")
@@ -358,6 +358,12 @@ fn reduce(
         return Err(Error::Internal(format!("stage `{id}` is not ordered")));
     };
     let mut d = o.decider();
+    let scratch = out.join(WORK).join("reduce").join(id).join("scratch");
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
+    }
+    std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
+    d.use_scratch(&scratch).map_err(|e| e.in_stage(id))?;
     let dir = map_dir(out, id);
     let budget = plan.config.state_memory_mb.saturating_mul(1 << 20);
     for s in 0..slices {
@@ -388,6 +394,8 @@ fn reduce(
         commit::write_atomic(&report_path(out, id), &report, ledger)?;
         commit::write_atomic(&plan_path(out, id), &c.plan, ledger)?;
     }
+    drop(d);
+    std::fs::remove_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
     commit::write_atomic(&done, b"", ledger)
 }
 

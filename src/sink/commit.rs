@@ -343,7 +343,16 @@ pub fn finalize(out: &Path, threads: usize, start: Instant) -> Result<(RunStats,
     input.files = run.files;
     input.bytes = run.bytes;
     manifest.sources = sources;
-    manifest.mixture = mixture_reports(out, &stages)?;
+    let dedup;
+    (manifest.mixture, dedup) = counted_reports(out, &stages)?;
+    // the manifest is byte-identical run after run: it leaves out what the reduce step cost
+    manifest.dedup = dedup.clone();
+    for d in manifest.dedup.values_mut() {
+        if let Some(d) = d.as_object_mut() {
+            d.remove("reduce");
+            d.remove("count_pass");
+        }
+    }
     if let Some(s) = manifest.shuffle.as_mut() {
         s["splits"] = shuffled.into();
     }
@@ -357,6 +366,7 @@ pub fn finalize(out: &Path, threads: usize, start: Instant) -> Result<(RunStats,
         output: outputs,
         peak_rss_bytes: crate::exec::metrics::peak_rss_bytes(),
         mixture: manifest.mixture.clone(),
+        dedup,
         shuffle: manifest.shuffle.clone(),
     };
     let stats_path = out.join("stats.json");
@@ -373,23 +383,27 @@ pub fn finalize(out: &Path, threads: usize, start: Instant) -> Result<(RunStats,
     Ok((stats, manifest))
 }
 
-/// The counted stages' plans (saved by the reduce step) with the realised counts added: per
-/// group `realised_documents`, `realised_tokens` and `realised_share`.
-fn mixture_reports(
-    out: &Path,
-    stages: &[StageStats],
-) -> Result<serde_json::Map<String, serde_json::Value>> {
-    let mut all = serde_json::Map::new();
+type Reports = serde_json::Map<String, serde_json::Value>;
+
+/// The counted stages' reports (saved by the reduce step): the mixtures (`mix`, `balance`)
+/// with the realised counts added per group (`realised_documents`, `realised_tokens`,
+/// `realised_share`), and the near-duplicate clusterings (`minhash_dedup`) as they are.
+fn counted_reports(out: &Path, stages: &[StageStats]) -> Result<(Reports, Reports)> {
+    let (mut all, mut dedup) = (Reports::new(), Reports::new());
     for st in stages {
         let p = crate::exec::tasks::report_path(out, &st.id);
         let Ok(bytes) = std::fs::read(&p) else { continue };
         let mut report: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
             Error::Input { location: p.display().to_string(), message: format!("damaged: {e}") }
         })?;
+        if st.type_name == crate::stage::minhash::NAME {
+            dedup.insert(st.id.clone(), report);
+            continue;
+        }
         let by_tokens = report["unit"] == "tokens";
         let docs: u64 = st.groups.values().map(|g| g.documents).sum();
         let toks: u64 = st.groups.values().map(|g| g.tokens).sum();
-        if let Some(groups) = report["groups"].as_array_mut() {
+        if let Some(groups) = report.get_mut("groups").and_then(|g| g.as_array_mut()) {
             for g in groups {
                 let name = g["group"].as_str().unwrap_or_default().to_string();
                 let r = st.groups.get(&name).cloned().unwrap_or_default();
@@ -402,7 +416,7 @@ fn mixture_reports(
         }
         all.insert(st.id.clone(), report);
     }
-    Ok(all)
+    Ok((all, dedup))
 }
 
 /// Renames a committed part to its final name (already done after an interrupted finalize).

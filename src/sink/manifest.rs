@@ -74,6 +74,11 @@ pub struct Manifest {
     /// Counted stages (`mix`, `balance`): per stage id, the requested and realised mixture.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub mixture: serde_json::Map<String, serde_json::Value>,
+    /// Near-duplicate stages (`minhash_dedup`): per stage id, what the clustering found
+    /// (documents signed, pairs per band, clusters and their sizes, removed per source); the
+    /// stats add what the count pass and the reduce step cost, which varies run to run.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub dedup: serde_json::Map<String, serde_json::Value>,
     /// `output.shuffle`: the sort key, the budget and, per split, the buckets and bytes
     /// spilled (`order` is then `shuffled`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,6 +135,7 @@ impl Manifest {
             splits,
             sources,
             mixture: serde_json::Map::new(),
+            dedup: serde_json::Map::new(),
             shuffle: super::shuffle::ShuffleSpec::of(plan).map(|s| s.describe()),
         }
     }

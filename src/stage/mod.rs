@@ -68,6 +68,10 @@ pub struct BatchContext {
     /// The stage's seed, derived from the pipeline seed and the stage id ([`stage_seed`]).
     /// Per-row randomness comes from [`row_seed`] of it, the origin key and the copy index.
     pub seed: u64,
+    /// True in the count pass (map phase) that runs before a counted stage's write pass: a
+    /// counted stage prepares what it observes then (`minhash_dedup`'s signatures), and only
+    /// what its plan needs in the write pass.
+    pub counting: bool,
 }
 
 /// The seed of a stage: a hash of the pipeline seed and the stage id (not its position, so
@@ -272,6 +276,11 @@ pub trait Ordered: Send + Sync {
     fn counted(&self) -> bool {
         false
     }
+    /// A counted stage that writes copies (`mix`, `balance`: the output gains `origin_id` and
+    /// `copy_index`); `minhash_dedup` only drops rows.
+    fn makes_copies(&self) -> bool {
+        false
+    }
 }
 
 /// The serial, stateful half of an [`Ordered`] stage.
@@ -296,6 +305,12 @@ pub trait Decider: Send {
     /// slices before its own; returns (and adds) the part of it that is new to this state, which
     /// is the delta the slice would have had in one run over the whole input.
     fn merge(&mut self, local: &[u8]) -> Result<Vec<u8>>;
+    /// Counted stages, before the reduce step's first [`Decider::merge`]: an empty directory
+    /// for the files the reduce step spills to stay within its memory (removed after
+    /// [`Decider::conclude`]). Most stages ignore it.
+    fn use_scratch(&mut self, _dir: &std::path::Path) -> Result<()> {
+        Ok(())
+    }
     /// Counted stages, after every slice's count went through [`Decider::merge`] in slice
     /// order: the plan, or an error when it cannot be met (before any shard is written).
     fn conclude(&mut self) -> Result<Option<Conclusion>> {
@@ -448,7 +463,7 @@ pub(crate) mod test_util {
     }
 
     pub fn ctx() -> BatchContext {
-        BatchContext { seq: 0, seed: 0 }
+        BatchContext { seq: 0, seed: 0, counting: false }
     }
 
     pub fn build_cx(schema: SchemaRef) -> BuildContext<'static> {

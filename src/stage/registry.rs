@@ -11,6 +11,7 @@ use super::language::LanguageConfig;
 use super::length_filter::LengthFilterConfig;
 use super::lists::c4_badwords::C4BadwordsConfig;
 use super::lists::url_filter::UrlFilterConfig;
+use super::minhash::MinhashDedupConfig;
 use super::mixing::balance::BalanceConfig;
 use super::mixing::mix::MixConfig;
 use super::normalize::NormalizeConfig;
@@ -99,6 +100,8 @@ registry! {
     UrlFilter(UrlFilterConfig, "filter"),
     /// removes exact duplicates across all sources: 128-bit hash of the (optionally normalized) text, a column or a SQL expression; the first occurrence in input order survives; duplicates go to `OUT/duplicates/` with the survivor's id
     ExactDedup(ExactDedupConfig, "ordered"),
+    /// near-duplicate removal with MinHash-LSH, decision for decision as datatrove 0.10.1 (word 5-grams of its simplified text, 14 bands × 8 hashes, seed 1): a count pass signs every document, the reduce step sorts band values within `memory_mb` (spilling to disk) and clusters collisions (union-find), the write pass drops all but one document per cluster; duplicates go to `OUT/duplicates/` with the survivor's id (see `docs/dedup.md`)
+    MinhashDedup(MinhashDedupConfig, "counted"),
     /// fixed weights per source or per `when:` predicate: weight 2.5 gives every document 2 or 3 copies (expectation 2.5), 0.3 keeps about 30%, chosen by the seeded hash of its origin key
     Resample(ResampleConfig, "row-changing"),
     /// seeded text augmentation: every document `when:` selects also gets `copies` augmented copies (word deletion, swap and insertion, synonyms from a TSV file, character noise, sentence shuffle, each with its probability; `protect:` spans untouched); copies carry `augmented_from` and `augment_ops` (see `docs/augment.md`)

@@ -70,29 +70,59 @@ impl Signatures {
     pub fn removals(&self) -> Vec<(u32, u32)> {
         let mut sets = UnionFind::default();
         for (a, b) in self.pairs() {
-            sets.union(a, b);
+            sets.union(u64::from(a), u64::from(b));
         }
-        let mut nodes: Vec<u32> = sets.parent.keys().copied().collect();
-        nodes.sort_unstable();
-        nodes
-            .into_iter()
-            .filter_map(|n| {
-                let root = sets.find(n);
-                (root != n).then_some((n, root))
-            })
-            .collect()
+        sets.removals(false).into_iter().map(|(n, root)| (n as u32, root as u32)).collect()
     }
 }
 
-/// datatrove's union-find: union by size, the first document's root winning ties.
+/// datatrove's union-find over document ordinals: union by size, the first document's root
+/// winning ties. Only documents in a pair are ever in it.
 #[derive(Default)]
-struct UnionFind {
-    parent: std::collections::HashMap<u32, u32>,
-    size: std::collections::HashMap<u32, u64>,
+pub struct UnionFind {
+    parent: std::collections::HashMap<u64, u64>,
+    size: std::collections::HashMap<u64, u64>,
 }
 
 impl UnionFind {
-    fn find(&mut self, x: u32) -> u32 {
+    /// Documents in some pair.
+    pub fn len(&self) -> usize {
+        self.parent.len()
+    }
+
+    /// True when no pair was added.
+    pub fn is_empty(&self) -> bool {
+        self.parent.is_empty()
+    }
+
+    /// Bytes held (hashbrown: about 8/7 of the entries, 16 bytes and a control byte each).
+    pub fn bytes(&self) -> u64 {
+        ((self.parent.capacity() + self.size.capacity()) as u64 * 8 / 7) * 17
+    }
+
+    /// The removed documents with their cluster's survivor, `(removed, survivor)`, by removed
+    /// ordinal. The survivor is the set's root (datatrove's rule), or with `first` the
+    /// earliest document of the cluster.
+    pub fn removals(&mut self, first: bool) -> Vec<(u64, u64)> {
+        let mut nodes: Vec<u64> = self.parent.keys().copied().collect();
+        nodes.sort_unstable();
+        let roots: Vec<u64> = nodes.iter().map(|&n| self.find(n)).collect();
+        let mut survivor: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+        for (&n, &r) in nodes.iter().zip(&roots) {
+            // nodes are ascending: the first member seen is the earliest
+            survivor.entry(r).or_insert(if first { n } else { r });
+        }
+        nodes
+            .iter()
+            .zip(&roots)
+            .filter_map(|(&n, r)| {
+                let s = survivor[r];
+                (s != n).then_some((n, s))
+            })
+            .collect()
+    }
+
+    fn find(&mut self, x: u64) -> u64 {
         let mut root = x;
         while let Some(&p) = self.parent.get(&root) {
             if p == root {
@@ -110,7 +140,8 @@ impl UnionFind {
         root
     }
 
-    fn union(&mut self, a: u32, b: u32) {
+    /// Joins the sets of `a` and `b` (a pair `(earlier, later)` in datatrove's order).
+    pub fn union(&mut self, a: u64, b: u64) {
         let (mut ra, mut rb) = (self.find(a), self.find(b));
         if ra == rb {
             return;
@@ -122,6 +153,8 @@ impl UnionFind {
             std::mem::swap(&mut sa, &mut sb);
         }
         self.parent.insert(rb, ra);
+        // the root is a member too (for `len` and the earliest member of its cluster)
+        self.parent.entry(ra).or_insert(ra);
         self.size.insert(ra, sa + sb);
         self.size.remove(&rb);
     }
@@ -154,5 +187,16 @@ mod tests {
         // equal sizes: the first document's root wins
         let s = sigs(&[(1, [0, 0, 4, 4]), (2, [0, 0, 5, 5])]);
         assert_eq!(s.removals(), [(2, 1)]);
+    }
+
+    #[test]
+    fn first_survivor_is_the_earliest_member() {
+        let mut u = UnionFind::default();
+        u.union(5, 6);
+        u.union(5, 7);
+        u.union(1, 6); // the set {5,6,7} wins: root 5, but 1 is the earliest
+        assert_eq!(u.removals(false), [(1, 5), (6, 5), (7, 5)]);
+        assert_eq!(u.removals(true), [(5, 1), (6, 1), (7, 1)]);
+        assert_eq!(u.len(), 4);
     }
 }

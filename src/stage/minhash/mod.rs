@@ -1,9 +1,222 @@
-//! MinHash near-duplicate detection, exact to datatrove 0.10.1 (issue 19). So far the two
-//! halves of the decision, checked against datatrove itself in `tests/it/minhash.rs`:
-//! [`signature`] (equal signatures on every document of five shared corpora) and [`cluster`]
-//! (band pairs, union-find and survivors: the same removed documents and the same survivor of
-//! every cluster on three corpora). The `minhash_dedup` stage that runs them over the engine's
-//! count pass and phases comes next.
+//! `minhash_dedup` (counted): near-duplicate removal exact to datatrove 0.10.1's four-step
+//! MinHash pipeline. The count pass computes every document's signature on the workers
+//! ([`signature`]); the reduce step sorts each band's values on disk within a memory budget
+//! and clusters the band collisions ([`bands`], [`cluster`]); the write pass drops the
+//! removed documents and lists each with its survivor in `OUT/duplicates/<stage id>.parquet`
+//! ([`decider`]). See `docs/dedup.md`.
 
+pub mod bands;
 pub mod cluster;
+mod decider;
 pub mod signature;
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    BatchContext, BuildContext, BuiltStage, Decider, FilterMode, Ordered, Prepared, SideOutput,
+    StageBuilder, string_column,
+};
+use crate::error::Result;
+use signature::{SignatureConfig, Signer};
+
+/// The stage type's name in pipeline files (its reports go to the `dedup` key of the stats and
+/// the manifest).
+pub const NAME: &str = "minhash_dedup";
+
+/// Which document of a cluster survives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Survivor {
+    /// datatrove's choice: the root of the cluster's union-find set (union by size, ties to
+    /// the earlier pair member). Removes exactly the documents datatrove removes.
+    #[default]
+    Reference,
+    /// The first document of the cluster in input order. The same clusters, so the same
+    /// number of documents removed; only which one is kept can differ.
+    First,
+}
+
+/// Removes near-duplicate documents with MinHash-LSH, decision for decision as datatrove
+/// 0.10.1 (`MinhashConfig` defaults: word 5-grams of its simplified text, 14 bands of 8
+/// 64-bit hashes, seed 1). Documents whose band values collide in any band are clustered
+/// (union-find); all but one document of each cluster are dropped (reason
+/// `near_duplicate`) and listed in `OUT/duplicates/<stage id>.parquet` with the survivor's
+/// id. Documents with fewer than `n_grams` words are never removed.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MinhashDedupConfig {
+    /// Column that holds the text (a string column).
+    #[serde(default = "super::normalize::default_column")]
+    pub column: String,
+    /// Words per shingle (datatrove's `n_grams`).
+    #[serde(default = "default_n_grams")]
+    pub n_grams: usize,
+    /// Bands (datatrove's `num_buckets`); more bands find less similar pairs.
+    #[serde(default = "default_buckets")]
+    pub buckets: usize,
+    /// Hashes per band (datatrove's `hashes_per_bucket`); more hashes per band need more
+    /// similar pairs.
+    #[serde(default = "default_hashes")]
+    pub hashes_per_bucket: usize,
+    /// Seed of the hash permutations (datatrove's `seed`, numpy's `RandomState`). Not derived
+    /// from the pipeline seed, so that the signatures equal datatrove's.
+    #[serde(default = "default_seed")]
+    pub seed: u32,
+    /// Which document of a cluster survives: `reference` (datatrove's) or `first` (the first in
+    /// input order).
+    #[serde(default)]
+    pub survivor: Survivor,
+    /// Memory, in MiB, the reduce step may use for band values before it spills sorted runs
+    /// to the work area (each signed document costs `buckets × (hashes_per_bucket + 1) × 8`
+    /// bytes there). Counts against `state_memory_mb`.
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u64,
+    /// `drop` removes near-duplicates; `annotate` keeps them and adds `<id>_reason`
+    /// (`near_duplicate`).
+    #[serde(default)]
+    pub mode: FilterMode,
+}
+
+fn default_n_grams() -> usize {
+    5
+}
+fn default_buckets() -> usize {
+    14
+}
+fn default_hashes() -> usize {
+    8
+}
+fn default_seed() -> u32 {
+    1
+}
+fn default_memory_mb() -> u64 {
+    512
+}
+
+impl Default for MinhashDedupConfig {
+    fn default() -> Self {
+        MinhashDedupConfig {
+            column: super::normalize::default_column(),
+            n_grams: default_n_grams(),
+            buckets: default_buckets(),
+            hashes_per_bucket: default_hashes(),
+            seed: default_seed(),
+            survivor: Survivor::default(),
+            memory_mb: default_memory_mb(),
+            mode: FilterMode::Drop,
+        }
+    }
+}
+
+impl MinhashDedupConfig {
+    fn signature_config(&self) -> SignatureConfig {
+        SignatureConfig {
+            n_grams: self.n_grams,
+            buckets: self.buckets,
+            hashes_per_bucket: self.hashes_per_bucket,
+            seed: self.seed,
+        }
+    }
+}
+
+impl StageBuilder for MinhashDedupConfig {
+    const NAME: &'static str = NAME;
+
+    fn example() -> Self {
+        MinhashDedupConfig::default()
+    }
+
+    fn check(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        for (name, v) in [
+            ("n_grams", self.n_grams),
+            ("buckets", self.buckets),
+            ("hashes_per_bucket", self.hashes_per_bucket),
+        ] {
+            if v == 0 {
+                errors.push(format!("`{name}` must be at least 1"));
+            }
+        }
+        if self.buckets * self.hashes_per_bucket > 4096 {
+            errors.push(format!(
+                "`buckets × hashes_per_bucket` is {}; at most 4096 hashes per signature",
+                self.buckets * self.hashes_per_bucket
+            ));
+        }
+        if self.memory_mb == 0 {
+            errors.push("`memory_mb` must be positive".into());
+        }
+        errors
+    }
+
+    fn build(&self, cx: &BuildContext) -> Result<BuiltStage> {
+        super::require_string(&cx.input_schema, &self.column)?;
+        let stage = MinhashDedup {
+            column: self.column.clone(),
+            signer: Arc::new(Signer::new(self.signature_config())),
+            survivor: self.survivor,
+            memory_bytes: self.memory_mb.saturating_mul(1 << 20),
+            side: SideOutput {
+                name: cx.stage_id.to_string(),
+                kind: "duplicates",
+                schema: super::exact_dedup::duplicates_schema(),
+            },
+        };
+        Ok(BuiltStage::Ordered(Box::new(stage), self.mode))
+    }
+}
+
+struct MinhashDedup {
+    column: String,
+    signer: Arc<Signer>,
+    survivor: Survivor,
+    memory_bytes: u64,
+    side: SideOutput,
+}
+
+/// The parallel half of a batch: in the count pass each row's signature (`None`: fewer than
+/// `n_grams` words, or a null text), the text bytes signed and the thread-seconds it took; in
+/// the write pass nothing but the row count.
+pub(crate) struct Signed {
+    rows: usize,
+    signatures: Option<Vec<Option<Vec<u64>>>>,
+    bytes: u64,
+    seconds: f64,
+}
+
+impl Ordered for MinhashDedup {
+    fn prepare(&self, batch: &RecordBatch, ctx: &BatchContext) -> Result<Prepared> {
+        let rows = batch.num_rows();
+        if !ctx.counting {
+            return Ok(Box::new(Signed { rows, signatures: None, bytes: 0, seconds: 0.0 }));
+        }
+        let t0 = std::time::Instant::now();
+        let text = string_column(batch, &self.column)?;
+        let signatures = text.iter().map(|t| t.and_then(|t| self.signer.signature(t))).collect();
+        let bytes = text.values().len() as u64;
+        let seconds = t0.elapsed().as_secs_f64();
+        Ok(Box::new(Signed { rows, signatures: Some(signatures), bytes, seconds }))
+    }
+
+    fn decider(&self) -> Box<dyn Decider> {
+        let c = self.signer.config();
+        Box::new(decider::MinhashDecider::new(
+            c.buckets,
+            c.hashes_per_bucket,
+            self.survivor,
+            self.memory_bytes,
+        ))
+    }
+
+    fn side_output(&self) -> Option<SideOutput> {
+        Some(self.side.clone())
+    }
+
+    fn counted(&self) -> bool {
+        true
+    }
+}

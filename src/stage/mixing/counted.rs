@@ -134,6 +134,10 @@ impl<G: Grouping> Ordered for Counted<G> {
     fn counted(&self) -> bool {
         true
     }
+
+    fn makes_copies(&self) -> bool {
+        true
+    }
 }
 
 /// One observed row: (group, key, tokens).
