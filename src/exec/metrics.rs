@@ -353,9 +353,19 @@ fn mixture_lines(stage: &str, m: &serde_json::Value) -> String {
     out
 }
 
-/// The summary line of one near-duplicate stage.
+/// The summary line of one dedup stage (`minhash_dedup`, `line_dedup`).
 fn dedup_line(stage: &str, d: &serde_json::Value) -> String {
     let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    if d.get("removed_units").is_some() {
+        return format!(
+            "repeated units of `{stage}`: {} of {} distinct units are in more than {} documents; \
+             removed from {} unit-document pairs\n",
+            n(&d["removed_units"]),
+            n(&d["distinct_units"]),
+            n(&d["max_documents"]),
+            n(&d["unit_document_pairs"]),
+        );
+    }
     let r = &d["reduce"];
     let signing = &d["count_pass"];
     let secs = signing["sign_thread_seconds"].as_f64().unwrap_or(0.0);

@@ -311,6 +311,13 @@ pub(super) fn decide(
         s.bytes_in += text_bytes(&input);
         let mut d = decider.decide(&input, prepared).map_err(|e| e.in_stage(id))?;
         check_len(id, d.reasons.len(), input.num_rows())?;
+        let input = match d.rewritten.take() {
+            Some(b) => {
+                check_len(id, b.num_rows(), input.num_rows())?;
+                b
+            }
+            None => input,
+        };
         if let (Some(rows), Some(k)) = (d.side.take(), side_index) {
             st.side.push((k, rows));
         }

@@ -396,7 +396,9 @@ fn counted_reports(out: &Path, stages: &[StageStats]) -> Result<(Reports, Report
         let mut report: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
             Error::Input { location: p.display().to_string(), message: format!("damaged: {e}") }
         })?;
-        if st.type_name == crate::stage::minhash::NAME {
+        if [crate::stage::minhash::NAME, crate::stage::line_dedup::NAME]
+            .contains(&st.type_name.as_str())
+        {
             dedup.insert(st.id.clone(), report);
             continue;
         }

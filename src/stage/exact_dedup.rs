@@ -272,7 +272,10 @@ impl Ordered for ExactDedup {
 
 /// A hasher for keys that are already hashes: the low 64 bits of the key.
 #[derive(Default)]
-struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
+
+/// A map keyed by 128-bit hashes (hashed again by taking their low bits).
+pub(crate) type HashKeyed<V> = HashMap<u128, V, BuildHasherDefault<KeyHasher>>;
 
 impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {

@@ -15,6 +15,7 @@ pub mod docs;
 pub mod exact_dedup;
 pub mod language;
 pub mod length_filter;
+pub mod line_dedup;
 pub mod lists;
 pub mod minhash;
 pub mod mixing;
@@ -215,6 +216,9 @@ pub struct Decision {
     pub copies: Option<Copies>,
     /// Counted stages: documents and tokens written per group (the realised mixture).
     pub groups: Vec<GroupCount>,
+    /// The batch with rewritten columns (the same rows, in the same order), when the stage
+    /// changes the text it keeps (`line_dedup`); the reasons then apply to it.
+    pub rewritten: Option<RecordBatch>,
 }
 
 /// Copies per row from a counted stage's decision.

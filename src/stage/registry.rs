@@ -9,6 +9,7 @@ use super::augment::AugmentConfig;
 use super::exact_dedup::ExactDedupConfig;
 use super::language::LanguageConfig;
 use super::length_filter::LengthFilterConfig;
+use super::line_dedup::LineDedupConfig;
 use super::lists::c4_badwords::C4BadwordsConfig;
 use super::lists::url_filter::UrlFilterConfig;
 use super::minhash::MinhashDedupConfig;
@@ -102,6 +103,8 @@ registry! {
     ExactDedup(ExactDedupConfig, "ordered"),
     /// near-duplicate removal with MinHash-LSH, decision for decision as datatrove 0.10.1 (word 5-grams of its simplified text, 14 bands × 8 hashes, seed 1): a count pass signs every document, the reduce step sorts band values within `memory_mb` (spilling to disk) and clusters collisions (union-find), the write pass drops all but one document per cluster; duplicates go to `OUT/duplicates/` with the survivor's id (see `docs/dedup.md`)
     MinhashDedup(MinhashDedupConfig, "counted"),
+    /// removes the lines (or paragraphs) found in more than `max_documents` documents of the whole input (navigation, licence headers, Project Gutenberg boilerplate): a count pass counts the documents per unit within `memory_mb` (spilling sorted runs), the write pass cuts them out of every document; each removed unit is listed once in `OUT/duplicates/` with its document count (see `docs/dedup.md`)
+    LineDedup(LineDedupConfig, "counted"),
     /// fixed weights per source or per `when:` predicate: weight 2.5 gives every document 2 or 3 copies (expectation 2.5), 0.3 keeps about 30%, chosen by the seeded hash of its origin key
     Resample(ResampleConfig, "row-changing"),
     /// seeded text augmentation: every document `when:` selects also gets `copies` augmented copies (word deletion, swap and insertion, synonyms from a TSV file, character noise, sentence shuffle, each with its probability; `protect:` spans untouched); copies carry `augmented_from` and `augment_ops` (see `docs/augment.md`)

@@ -9,6 +9,7 @@ mod determinism;
 mod engine;
 mod fidelity;
 mod golden;
+mod line_dedup;
 mod minhash;
 mod mixing;
 mod pipelines;
