@@ -166,7 +166,10 @@ pub(crate) fn execute(
         .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))?;
     let run: Vec<Slice> = todo.iter().map(|&i| slices[i].clone()).collect();
     let Some(last_slice) = todo.last().copied() else { return Ok(()) };
-    let counting = matches!(mode, Mode::Map { .. });
+    let counting = match mode {
+        Mode::Map { stage, .. } => Some(stage),
+        Mode::Write { .. } => None,
+    };
     let want_dropped = match &mode {
         Mode::Write { sink, .. } => sink.wants_dropped(),
         Mode::Map { .. } => false,

@@ -132,12 +132,13 @@ fn ctx(st: &PlannedStage, seq: u64, counting: bool) -> BatchContext {
 
 /// Runs the stages of one segment on the unit's batch, then the `prepare` of the ordered
 /// stage after it. Row drops are deferred (see [`super::lazy`]): a filter that names the
-/// columns it reads sees only those.
+/// columns it reads sees only those. `counting` is the stage whose count pass (or map phase)
+/// this is, if any; only that stage sees [`BatchContext::counting`] set.
 pub(super) fn run_segment(
     plan: &Plan,
     segment: &crate::plan::Segment,
     want_dropped: bool,
-    counting: bool,
+    counting: Option<usize>,
     st: &mut UnitState,
 ) -> Result<()> {
     let mut batch = match (st.lazy.take(), st.batch.take()) {
@@ -152,7 +153,7 @@ pub(super) fn run_segment(
         }
         let planned = &plan.stages[i];
         let t0 = Instant::now();
-        let c = ctx(planned, st.seq, counting);
+        let c = ctx(planned, st.seq, counting == Some(i));
         let s = &mut st.stages[i];
         s.docs_in += batch.num_rows() as u64;
         s.bytes_in += text_bytes(&batch.view(&[TEXT])?);
@@ -225,7 +226,7 @@ pub(super) fn run_segment(
         let t0 = Instant::now();
         st.prepared = Some(
             stage
-                .prepare(&out, &ctx(planned, st.seq, counting))
+                .prepare(&out, &ctx(planned, st.seq, counting == Some(o)))
                 .map_err(|e| e.in_stage(&planned.id))?,
         );
         st.stages[o].seconds += t0.elapsed().as_secs_f64();

@@ -83,31 +83,24 @@ pub fn report_path(out: &Path, stage: &str) -> PathBuf {
     out.join(WORK).join("reduce").join(stage).join("report.json")
 }
 
-/// The counted stage (`mix`, `balance`), if any; a pipeline holds at most one.
-fn counted_stage(plan: &Plan) -> Result<Option<usize>> {
-    let counted: Vec<usize> = plan
-        .stages
+/// The counted stages (`mix`, `balance`, `minhash_dedup`, `line_dedup`) in pipeline order.
+/// Each has its own count pass and reduce step, in order: a later one's count pass runs the
+/// earlier ones with their plans.
+fn counted_stages(plan: &Plan) -> Vec<usize> {
+    plan.stages
         .iter()
         .enumerate()
         .filter(|(_, s)| matches!(&s.stage, BuiltStage::Ordered(o, _) if o.counted()))
         .map(|(i, _)| i)
-        .collect();
-    if counted.len() > 1 {
-        return Err(Error::Invalid(format!(
-            "a pipeline may hold one counted stage (`mix`, `balance` or `minhash_dedup`) for now; this one has {} \
-             ({}): run them as two pipelines, the second reading the first one's output",
-            counted.len(),
-            counted.iter().map(|&i| plan.stages[i].id.as_str()).collect::<Vec<_>>().join(", ")
-        )));
-    }
-    Ok(counted.first().copied())
+        .collect()
 }
 
-/// Counted stages load the plan of the reduce step before the write pass.
-fn load_plans(plan: &Plan, out: &Path, deciders: &mut Deciders) -> Result<()> {
+/// Counted stages before stage `before` load the plan of their reduce step (all of them
+/// before the write pass, `before` = the number of stages).
+fn load_plans(plan: &Plan, out: &Path, deciders: &mut Deciders, before: usize) -> Result<()> {
     for (o, d) in deciders.each() {
         let stage = &plan.stages[o];
-        if matches!(&stage.stage, BuiltStage::Ordered(s, _) if s.counted()) {
+        if o < before && matches!(&stage.stage, BuiltStage::Ordered(s, _) if s.counted()) {
             let p = plan_path(out, &stage.id);
             let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
             d.load_plan(&bytes).map_err(|e| e.in_stage(&stage.id))?;
@@ -135,6 +128,7 @@ fn map_phase(
         .position(|s| s.ordered == Some(o))
         .ok_or_else(|| Error::Internal("the mapped stage ends no segment".into()))?;
     let mut deciders = Deciders::new(plan, &segments);
+    load_plans(plan, out, &mut deciders, o)?;
     let mode = Mode::Map { map_dir: map_dir(out, &plan.stages[o].id), ledger, step, stage: o };
     execute(plan, out, opts, slices, own, &mut deciders, mode)?;
     commit::write_atomic(marker, b"", ledger)
@@ -157,7 +151,7 @@ fn write_slices(
 ) -> Result<usize> {
     let todo = todo(plan, out, own)?;
     let mut deciders = Deciders::new(plan, &plan.segments());
-    load_plans(plan, out, &mut deciders)?;
+    load_plans(plan, out, &mut deciders, plan.stages.len())?;
     if let Some(&first) = todo.first() {
         import_before(plan, out, &mut deciders, first, phased)?;
     }
@@ -189,7 +183,7 @@ pub fn run_all(plan: &Plan, out: &Path, opts: &RunOptions, resume: bool) -> Resu
         l
     };
     RunInfo::new(plan, &slices).establish(out, &ledger)?;
-    if let Some(o) = counted_stage(plan)? {
+    for o in counted_stages(plan) {
         map_and_reduce(plan, out, opts, &slices, o, 1, &ledger)?;
     }
     let ran = write_slices(plan, out, opts, &slices, 0..slices.len(), false, &ledger)?;
@@ -260,7 +254,7 @@ pub fn run_task(
         .filter(|(_, s)| matches!(s.stage, BuiltStage::Ordered(..)))
         .map(|(i, _)| i)
         .collect();
-    let counted = counted_stage(plan)?;
+    let counted = counted_stages(plan);
     // phased: the state before a task's slices comes from the reduce step
     let phased = tasks > 1 && !ordered.is_empty();
     if phased && ordered.len() > 1 {
@@ -271,8 +265,19 @@ pub fn run_task(
             ordered.iter().map(|&i| plan.stages[i].id.as_str()).collect::<Vec<_>>().join(", ")
         )));
     }
+    // one task runs every counted stage's count pass and reduce step in order itself
+    if tasks == 1 && counted.len() > 1 {
+        if !task_marker(out, task, tasks).exists() {
+            for &o in &counted {
+                map_and_reduce(plan, out, opts, &slices, o, 1, &ledger)?;
+            }
+        }
+        if phase == Phase::Map {
+            return Ok(TaskOutcome::Mapped);
+        }
+    }
     // a map phase: the phased stage's, or a counted stage's count pass (also for one task)
-    let mapped = counted.or(if phased { ordered.first().copied() } else { None });
+    let mapped = counted.last().copied().or(if phased { ordered.first().copied() } else { None });
     let marker = |t: usize| mapped.map(|o| map_marker(out, &plan.stages[o].id, t, tasks));
     if phase == Phase::Map {
         let Some(o) = mapped else {

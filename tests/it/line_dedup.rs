@@ -153,3 +153,64 @@ fn output_is_the_same_at_any_thread_count_task_split_and_memory_budget() {
         }
     }
 }
+
+#[test]
+fn line_then_near_dedup_in_one_pipeline_equals_two_pipelines_in_a_row() {
+    let dir = tempdir();
+    let d = dir.path();
+    let inputs = format!(
+        "[\"{}\", \"{}\"]",
+        shared("corpora/web_dolma_ccmain2019_sample.jsonl.zst").display(),
+        shared("corpora/sms_spam_collection.jsonl.zst").display()
+    );
+    let both = pipeline(
+        d,
+        "both.yaml",
+        &format!(
+            "name: both\nsources:\n  - {{ name: web, paths: {inputs} }}\nstages:\n  - {{ id: \
+             lines, type: line_dedup, max_documents: 5 }}\n  - {{ id: near, type: minhash_dedup \
+             }}\noutput: {{ dir: both }}\n"
+        ),
+    );
+    let first = pipeline(
+        d,
+        "first.yaml",
+        &format!(
+            "name: first\nsources:\n  - {{ name: web, paths: {inputs} }}\nstages:\n  - {{ id: \
+             lines, type: line_dedup, max_documents: 5 }}\noutput: {{ dir: first }}\n"
+        ),
+    );
+    let second = pipeline(
+        d,
+        "second.yaml",
+        "name: second\nsources:\n  - { name: web, paths: [\"first/train/*.parquet\"] }\nstages:\n  \
+         - { id: near, type: minhash_dedup }\noutput: { dir: second }\n",
+    );
+    let o = ok(&sluice_in(d, &["run", both.to_str().unwrap()]));
+    assert!(
+        o.contains("repeated units of `lines`") && o.contains("near-duplicates of `near`"),
+        "{o}"
+    );
+    ok(&sluice_in(d, &["run", first.to_str().unwrap(), "--quiet"]));
+    ok(&sluice_in(d, &["run", second.to_str().unwrap(), "--quiet"]));
+    let near = |o: &str| std::fs::read(d.join(o).join("duplicates/near.parquet")).unwrap();
+    assert!(near("both") == near("second"), "the same near-duplicates and survivors");
+    assert!(
+        std::fs::read(d.join("both/duplicates/lines.parquet")).unwrap()
+            == std::fs::read(d.join("first/duplicates/lines.parquet")).unwrap()
+    );
+    let texts = |o: &str| {
+        read_split(&d.join(o), "train").iter().flat_map(|b| strings(b, "text")).collect::<Vec<_>>()
+    };
+    assert_eq!(texts("both"), texts("second"));
+    let stats = json(&d.join("both/stats.json"));
+    assert!(stats["dedup"]["near"]["removed"].as_u64().unwrap() > 400, "{:#}", stats["dedup"]);
+    // one task (a job array of one) does both count passes itself
+    ok(&sluice_in(d, &["run", both.to_str().unwrap(), "--quiet", "--task", "0/1", "--out", "t1"]));
+    ok(&sluice_in(d, &["finalize", "t1", "--quiet"]));
+    assert_same(&visible(&d.join("both")), &visible(&d.join("t1")), "one task");
+    // several tasks need one ordered stage per pipeline for now, and say so
+    let o = sluice_in(d, &["run", both.to_str().unwrap(), "--task", "0/2", "--out", "t2"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("may hold one ordered stage"), "{}", stderr(&o));
+}
