@@ -85,11 +85,16 @@ impl UnitCounts {
     /// Adds a unit that `documents` documents hold, the first at ordinal `first`; units come
     /// in input order, so an entry's first ordinal is the one it was made with.
     pub fn add(&mut self, hash: u128, documents: u64, first: u64) -> Result<()> {
-        let e = self.map.entry(hash).or_insert((0, first));
-        e.0 += documents;
-        if self.map.len() as u64 * ENTRY_BYTES >= self.budget {
+        // a new key in a full table would double it: spill first if the double is over budget
+        let full = self.map.len() >= self.map.capacity();
+        if full && (self.map.capacity() as u64 * 2 + 1) * ENTRY_BYTES > self.budget {
+            if let Some(e) = self.map.get_mut(&hash) {
+                e.0 += documents;
+                return Ok(());
+            }
             self.spill()?;
         }
+        self.map.entry(hash).or_insert((0, first)).0 += documents;
         self.peak_bytes = self.peak_bytes.max(self.held_bytes());
         Ok(())
     }
@@ -206,6 +211,7 @@ mod tests {
             small.add(h, 1 + ord % 3, ord).unwrap();
         }
         assert!(small.runs() > 10);
+        assert!(small.peak_bytes <= ENTRY_BYTES * 7, "{} bytes held", small.peak_bytes);
         let want = all(&mut big);
         assert_eq!(want.len(), 97);
         assert_eq!(all(&mut small), want);
