@@ -147,6 +147,22 @@ fn tokenizer(c: &mut Criterion) {
     g.finish();
 }
 
+/// `minhash_dedup`'s count-pass work alone: datatrove's simplified text, word 5-grams, XXH64
+/// and 112 permutation minima per document (`Signer::signature`).
+fn minhash(c: &mut Criterion) {
+    let signer = sluice::stage::minhash::signature::Signer::new(Default::default());
+    let mut g = c.benchmark_group("minhash_signature");
+    g.sample_size(10);
+    for (name, path) in [("c4_512_docs", CORPUS), ("dolma_512_docs", DOLMA)] {
+        let texts = texts_of(path);
+        g.throughput(Throughput::Bytes(texts.iter().map(String::len).sum::<usize>() as u64));
+        g.bench_function(name, |bench| {
+            bench.iter(|| texts.iter().filter_map(|x| signer.signature(x)).count())
+        });
+    }
+    g.finish();
+}
+
 /// Pathological documents through the four quality filters: a 50 MB single line and a
 /// million repeated tokens. Cost must stay linear (compare MB/s with the c4 groups).
 fn pathological(c: &mut Criterion) {
@@ -210,7 +226,7 @@ fn augment(c: &mut Criterion) {
     let _ = std::fs::remove_file(syn);
 }
 
-criterion_group!(stages, benches, augment, tokenizer, pathological, jsonl_line_checks);
+criterion_group!(stages, benches, augment, tokenizer, minhash, pathological, jsonl_line_checks);
 criterion_main!(stages);
 
 /// A JSON line as Python's `json.dumps` writes it: every non-ASCII character escaped.
