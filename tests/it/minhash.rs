@@ -188,8 +188,9 @@ fn the_stage_removes_what_datatroves_pipeline_removes_with_the_same_survivors() 
     }
 }
 
-/// C4 documents with planted near-duplicates (one word changed, in a second source) and 5000
-/// short web texts (a third source), in small slices, for the determinism checks.
+/// C4 documents with planted near-duplicates (one word changed, in a second source, with a
+/// `score` of 1 that the others lack) and 5000 short web texts (a third source), in small
+/// slices, for the determinism checks.
 fn planted(d: &std::path::Path) -> usize {
     let c4 = corpus_lines("web_c4_en_sample.jsonl.zst");
     write(&d.join("web/c4.jsonl"), (c4[..600].join("\n") + "\n").as_bytes());
@@ -204,7 +205,8 @@ fn planted(d: &std::path::Path) -> usize {
         let mid = words.len() / 2;
         words[mid] = "zyzzyva";
         near.push(
-            serde_json::json!({"id": format!("near-{k}"), "text": words.join(" ")}).to_string(),
+            serde_json::json!({"id": format!("near-{k}"), "text": words.join(" "), "score": 1})
+                .to_string(),
         );
     }
     write(&d.join("near/near.jsonl.zst"), &zstd((near.join("\n") + "\n").as_bytes()));
@@ -311,4 +313,35 @@ fn survivor_first_keeps_the_earliest_document_of_each_cluster() {
     }
     // the removed rows are listed in input order
     assert!(f.windows(2).all(|w| pos[&w[0].0] < pos[&w[1].0]));
+}
+
+#[test]
+fn survivor_highest_keeps_the_best_scored_document_of_each_cluster() {
+    let dir = tempdir();
+    let d = dir.path();
+    let planted_docs = planted(d);
+    let p = planted_pipeline(d, "h.yaml", ", survivor: highest, priority: score");
+    ok(&sluice_in(d, &["run", &p, "--quiet", "--out", "h"]));
+    let dups = duplicates(&d.join("h"), "near");
+    // every planted document (score 1; the rest have none) survives its cluster
+    assert!(dups.iter().all(|(rm, _)| !rm.starts_with("near-")), "{dups:?}");
+    let kept_planted = dups.iter().filter(|(_, s)| s.starts_with("near-")).count();
+    assert!(kept_planted * 10 >= planted_docs * 9, "{kept_planted} of {planted_docs}");
+    let m = json(&d.join("h/manifest.json"));
+    assert_eq!(m["dedup"]["near"]["survivor"], "highest");
+    // the same clusters as the reference rule
+    let r = planted_pipeline(d, "r.yaml", "");
+    ok(&sluice_in(d, &["run", &r, "--quiet", "--out", "r"]));
+    assert_eq!(duplicates(&d.join("r"), "near").len(), dups.len());
+    // a priority that is not a numeric column is refused before the run
+    let bad = planted_pipeline(d, "bad.yaml", ", survivor: highest, priority: text");
+    let o = sluice_in(d, &["run", &bad, "--out", "bad"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("must name a numeric column"),
+        "{}",
+        stderr(&o)
+    );
+    let half = planted_pipeline(d, "half.yaml", ", survivor: highest");
+    let o = sluice_in(d, &["run", &half, "--out", "half"]);
+    assert!(!o.status.success() && stderr(&o).contains("needs `priority"), "{}", stderr(&o));
 }

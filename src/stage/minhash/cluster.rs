@@ -76,6 +76,16 @@ impl Signatures {
     }
 }
 
+/// Which member of a cluster survives.
+pub enum Pick<'a> {
+    /// The union-find root (datatrove).
+    Root,
+    /// The earliest in input order.
+    First,
+    /// The highest priority (every member has one; not NaN), ties to the earliest.
+    Highest(&'a std::collections::HashMap<u64, f64>),
+}
+
 /// datatrove's union-find over document ordinals: union by size, the first document's root
 /// winning ties. Only documents in a pair are ever in it.
 #[derive(Default)]
@@ -100,17 +110,37 @@ impl UnionFind {
         ((self.parent.capacity() + self.size.capacity()) as u64 * 8 / 7) * 17
     }
 
+    /// The documents in some pair, ascending.
+    pub fn members(&self) -> Vec<u64> {
+        let mut nodes: Vec<u64> = self.parent.keys().copied().collect();
+        nodes.sort_unstable();
+        nodes
+    }
+
     /// The removed documents with their cluster's survivor, `(removed, survivor)`, by removed
     /// ordinal. The survivor is the set's root (datatrove's rule), or with `first` the
     /// earliest document of the cluster.
     pub fn removals(&mut self, first: bool) -> Vec<(u64, u64)> {
-        let mut nodes: Vec<u64> = self.parent.keys().copied().collect();
-        nodes.sort_unstable();
+        self.removals_by(if first { Pick::First } else { Pick::Root })
+    }
+
+    /// [`UnionFind::removals`] with any [`Pick`] of the survivor.
+    pub fn removals_by(&mut self, pick: Pick) -> Vec<(u64, u64)> {
+        let nodes = self.members();
         let roots: Vec<u64> = nodes.iter().map(|&n| self.find(n)).collect();
         let mut survivor: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
         for (&n, &r) in nodes.iter().zip(&roots) {
             // nodes are ascending: the first member seen is the earliest
-            survivor.entry(r).or_insert(if first { n } else { r });
+            let s = survivor.entry(r).or_insert(match pick {
+                Pick::Root => r,
+                Pick::First | Pick::Highest(_) => n,
+            });
+            if let Pick::Highest(p) = &pick {
+                // strictly higher wins, so ties keep the earliest
+                if p[&n] > p[&*s] {
+                    *s = n;
+                }
+            }
         }
         nodes
             .iter()
@@ -197,6 +227,9 @@ mod tests {
         u.union(1, 6); // the set {5,6,7} wins: root 5, but 1 is the earliest
         assert_eq!(u.removals(false), [(1, 5), (6, 5), (7, 5)]);
         assert_eq!(u.removals(true), [(5, 1), (6, 1), (7, 1)]);
+        let p: std::collections::HashMap<u64, f64> =
+            [(1, 0.5), (5, 0.5), (6, 2.0), (7, 2.0)].into_iter().collect();
+        assert_eq!(u.removals_by(Pick::Highest(&p)), [(1, 6), (5, 6), (7, 6)], "ties: earliest");
         assert_eq!(u.len(), 4);
     }
 }

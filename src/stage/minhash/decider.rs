@@ -1,6 +1,6 @@
 //! `minhash_dedup`'s decider through the three steps of a counted stage:
 //! - **count pass**: each slice exports its signed documents (row in the slice, id, source,
-//!   signature);
+//!   priority, signature);
 //! - **reduce**: the slices are merged in order, which numbers the documents (their ordinal
 //!   in the whole input), sends the band values to the [`BandSorter`] and the ids to a scratch
 //!   file; `conclude` clusters the band pairs, band after band, and saves the plan: the
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use arrow::array::{RecordBatch, StringBuilder};
 
 use super::bands::BandSorter;
-use super::cluster::UnionFind;
+use super::cluster::{Pick, UnionFind};
 use super::{Signed, Survivor};
 use crate::error::{Error, Result};
 use crate::stage::{Conclusion, Decider, Decision, ID, Prepared, SOURCE, string_column};
@@ -118,6 +118,27 @@ impl MinhashDecider {
         Ok(Decision { reasons, side, ..Default::default() })
     }
 
+    /// Reads the scratch file of documents: the priorities of `members` (ascending).
+    fn priorities(&self, members: &[u64]) -> Result<HashMap<u64, f64>> {
+        let path = self.docs_path()?;
+        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let mut r = BufReader::with_capacity(1 << 20, file);
+        let bad = |e: std::io::Error| Error::io(&path, e);
+        let mut out = HashMap::with_capacity(members.len());
+        let mut at = 0;
+        for _ in 0..self.signed {
+            let ord = read_u64(&mut r).map_err(bad)?;
+            read_str(&mut r).map_err(bad)?;
+            read_str(&mut r).map_err(bad)?;
+            let p = f64::from_le_bytes(read_u64(&mut r).map_err(bad)?.to_le_bytes());
+            if members.get(at) == Some(&ord) {
+                out.insert(ord, p);
+                at += 1;
+            }
+        }
+        Ok(out)
+    }
+
     /// Reads the scratch file of documents: the survivors' ids, and the removed documents
     /// per source.
     fn survivor_ids(
@@ -136,6 +157,7 @@ impl MinhashDecider {
             let ord = read_u64(&mut r).map_err(bad)?;
             let id = read_str(&mut r).map_err(bad)?;
             let source = read_str(&mut r).map_err(bad)?;
+            read_u64(&mut r).map_err(bad)?;
             if let Some(&k) = survivors.get(&ord) {
                 ids[k as usize] = id;
             }
@@ -171,6 +193,8 @@ impl Decider for MinhashDecider {
             self.slice.extend_from_slice(&(self.slice_rows + i as u64).to_le_bytes());
             push_str(&mut self.slice, ids.value(i));
             push_str(&mut self.slice, sources.value(i));
+            let p = signed.priorities.as_ref().map_or(f64::NEG_INFINITY, |p| p[i]);
+            self.slice.extend_from_slice(&p.to_le_bytes());
             sig.iter().for_each(|v| self.slice.extend_from_slice(&v.to_le_bytes()));
             self.slice_records += 1;
         }
@@ -249,14 +273,16 @@ impl Decider for MinhashDecider {
             let row = read_u64(&mut r).map_err(|_| bad())?;
             let id = read_str(&mut r).map_err(|_| bad())?;
             let source = read_str(&mut r).map_err(|_| bad())?;
+            let priority = read_u64(&mut r).map_err(|_| bad())?;
             for v in &mut sig {
                 *v = read_u64(&mut r).map_err(|_| bad())?;
             }
             let ord = self.rows + row;
-            let mut rec = Vec::with_capacity(16 + id.len() + source.len());
+            let mut rec = Vec::with_capacity(24 + id.len() + source.len());
             rec.extend_from_slice(&ord.to_le_bytes());
             push_str(&mut rec, &id);
             push_str(&mut rec, &source);
+            rec.extend_from_slice(&priority.to_le_bytes());
             docs.write_all(&rec).map_err(|e| Error::io(&path, e))?;
             self.sorter.push(ord, &sig)?;
             self.signed += 1;
@@ -281,7 +307,14 @@ impl Decider for MinhashDecider {
         for band in 0..self.bands {
             pairs.push(self.sorter.pairs(band, |a, b| sets.union(a, b))?);
         }
-        let removals = sets.removals(self.survivor == Survivor::First);
+        let removals = match self.survivor {
+            Survivor::Reference => sets.removals_by(Pick::Root),
+            Survivor::First => sets.removals_by(Pick::First),
+            Survivor::Highest => {
+                let p = self.priorities(&sets.members())?;
+                sets.removals_by(Pick::Highest(&p))
+            }
+        };
         let mut survivors: HashMap<u64, u32> = HashMap::new();
         let mut sizes: BTreeMap<u64, u64> = BTreeMap::new();
         {
@@ -315,7 +348,11 @@ impl Decider for MinhashDecider {
             "removed": removals.len(),
             "removed_by_source": by_source,
             "cluster_sizes": sizes.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>(),
-            "survivor": match self.survivor { Survivor::Reference => "reference", Survivor::First => "first" },
+            "survivor": match self.survivor {
+                Survivor::Reference => "reference",
+                Survivor::First => "first",
+                Survivor::Highest => "highest",
+            },
             "count_pass": {
                 "text_bytes": self.sign[0],
                 "sign_thread_seconds": self.sign[1] as f64 / 1e9,

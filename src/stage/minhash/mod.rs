@@ -38,6 +38,9 @@ pub enum Survivor {
     /// The first document of the cluster in input order. The same clusters, so the same
     /// number of documents removed; only which one is kept can differ.
     First,
+    /// The document with the highest value of the `priority` column (a quality score, a
+    /// crawl date as a number); ties, nulls and NaN go to the earliest.
+    Highest,
 }
 
 /// Removes near-duplicate documents with MinHash-LSH, decision for decision as datatrove
@@ -66,10 +69,14 @@ pub struct MinhashDedupConfig {
     /// from the pipeline seed, so that the signatures equal datatrove's.
     #[serde(default = "default_seed")]
     pub seed: u32,
-    /// Which document of a cluster survives: `reference` (datatrove's) or `first` (the first in
-    /// input order).
+    /// Which document of a cluster survives: `reference` (datatrove's), `first` (the first in
+    /// input order) or `highest` (the highest `priority`).
     #[serde(default)]
     pub survivor: Survivor,
+    /// The numeric column (integer or float) whose highest value survives with
+    /// `survivor: highest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
     /// Memory, in MiB, the reduce step may use for band values before it spills sorted runs
     /// to the work area (each signed document costs `buckets × (hashes_per_bucket + 1) × 8`
     /// bytes there). Counts against `state_memory_mb`.
@@ -106,6 +113,7 @@ impl Default for MinhashDedupConfig {
             hashes_per_bucket: default_hashes(),
             seed: default_seed(),
             survivor: Survivor::default(),
+            priority: None,
             memory_mb: default_memory_mb(),
             mode: FilterMode::Drop,
         }
@@ -150,13 +158,37 @@ impl StageBuilder for MinhashDedupConfig {
         if self.memory_mb == 0 {
             errors.push("`memory_mb` must be positive".into());
         }
+        match (self.survivor, &self.priority) {
+            (Survivor::Highest, None) => {
+                errors.push("`survivor: highest` needs `priority: <numeric column>`".into())
+            }
+            (Survivor::Reference | Survivor::First, Some(_)) => errors.push(
+                "`priority` is only read with `survivor: highest`; set both or neither".into(),
+            ),
+            _ => {}
+        }
         errors
     }
 
     fn build(&self, cx: &BuildContext) -> Result<BuiltStage> {
         super::require_string(&cx.input_schema, &self.column)?;
+        if let Some(p) = &self.priority {
+            let numeric = cx.input_schema.field_with_name(p).map(|f| f.data_type().is_numeric());
+            if !matches!(numeric, Ok(true)) {
+                return Err(crate::error::Error::Invalid(format!(
+                    "`priority: {p}` must name a numeric column of the input ({})",
+                    match numeric {
+                        Ok(_) => "it is not numeric",
+                        Err(_) =>
+                            "there is no such column; add it to the source or compute it \
+                                   with an earlier stage",
+                    }
+                )));
+            }
+        }
         let stage = MinhashDedup {
             column: self.column.clone(),
+            priority: self.priority.clone(),
             signer: Arc::new(Signer::new(self.signature_config())),
             survivor: self.survivor,
             memory_bytes: self.memory_mb.saturating_mul(1 << 20),
@@ -172,6 +204,7 @@ impl StageBuilder for MinhashDedupConfig {
 
 struct MinhashDedup {
     column: String,
+    priority: Option<String>,
     signer: Arc<Signer>,
     survivor: Survivor,
     memory_bytes: u64,
@@ -184,6 +217,8 @@ struct MinhashDedup {
 pub(crate) struct Signed {
     rows: usize,
     signatures: Option<Vec<Option<Vec<u64>>>>,
+    /// Count pass with a `priority` column: each row's value (null and NaN: −∞).
+    priorities: Option<Vec<f64>>,
     bytes: u64,
     seconds: f64,
 }
@@ -192,14 +227,19 @@ impl Ordered for MinhashDedup {
     fn prepare(&self, batch: &RecordBatch, ctx: &BatchContext) -> Result<Prepared> {
         let rows = batch.num_rows();
         if !ctx.counting {
-            return Ok(Box::new(Signed { rows, signatures: None, bytes: 0, seconds: 0.0 }));
+            let none = Signed { rows, signatures: None, priorities: None, bytes: 0, seconds: 0.0 };
+            return Ok(Box::new(none));
         }
         let t0 = std::time::Instant::now();
         let text = string_column(batch, &self.column)?;
         let signatures = text.iter().map(|t| t.and_then(|t| self.signer.signature(t))).collect();
         let bytes = text.values().len() as u64;
+        let priorities = match &self.priority {
+            Some(p) => Some(priorities(batch, p)?),
+            None => None,
+        };
         let seconds = t0.elapsed().as_secs_f64();
-        Ok(Box::new(Signed { rows, signatures: Some(signatures), bytes, seconds }))
+        Ok(Box::new(Signed { rows, signatures: Some(signatures), priorities, bytes, seconds }))
     }
 
     fn decider(&self) -> Box<dyn Decider> {
@@ -219,4 +259,23 @@ impl Ordered for MinhashDedup {
     fn counted(&self) -> bool {
         true
     }
+}
+
+/// The `priority` column as f64 (null and NaN: −∞, so they never win).
+fn priorities(batch: &RecordBatch, column: &str) -> Result<Vec<f64>> {
+    use arrow::array::{Array, Float64Array};
+    let col = batch.column_by_name(column).ok_or_else(|| {
+        crate::error::Error::Invalid(format!("the batch has no column `{column}`"))
+    })?;
+    let cast = arrow::compute::cast(col, &arrow::datatypes::DataType::Float64)?;
+    let values = cast
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .ok_or_else(|| crate::error::Error::Internal("a Float64 cast gave another type".into()))?;
+    Ok((0..values.len())
+        .map(|i| {
+            let v = if values.is_null(i) { f64::NEG_INFINITY } else { values.value(i) };
+            if v.is_nan() { f64::NEG_INFINITY } else { v }
+        })
+        .collect())
 }
