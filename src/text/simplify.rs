@@ -42,19 +42,36 @@ fn is_digit(c: char) -> bool {
     if c.is_ascii() { c.is_ascii_digit() } else { in_ranges(c, t::DIGITS) }
 }
 
+/// `PUNCTUATION`'s ASCII members as a table (most characters of most texts are ASCII).
+const ASCII_PUNCT: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut i = 0;
+    while i < t::PUNCTUATION.len() {
+        let c = t::PUNCTUATION[i] as u32;
+        if c < 128 {
+            table[c as usize] = true;
+        }
+        i += 1;
+    }
+    table
+};
+
 fn is_punct(c: char) -> bool {
-    t::PUNCTUATION.binary_search(&c).is_ok()
+    if c.is_ascii() {
+        ASCII_PUNCT[c as usize]
+    } else {
+        t::PUNCTUATION.binary_search(&c).is_ok()
+    }
 }
 
 const CAPITAL_SIGMA: char = '\u{3A3}';
 
 /// Python's `str.lower()`.
 pub fn py_lower(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
     if s.is_ascii() {
-        out.push_str(&s.to_ascii_lowercase());
-        return out;
+        return s.to_ascii_lowercase();
     }
+    let mut out = String::with_capacity(s.len());
     let chars: Vec<char> = s.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
         if c.is_ascii() {
@@ -86,30 +103,29 @@ fn final_sigma(chars: &[char], i: usize) -> bool {
     }
 }
 
-/// Step 2: numbers to `0`.
+/// Step 2: numbers to `0`: a run of digits, then at most one separator followed by a run of
+/// digits.
 fn numbers_to_zero(s: &str) -> String {
     const SEPARATORS: [char; 7] =
         ['.', ',', '\u{60C}', '\u{66B}', '\u{2396}', '\u{2397}', '\u{2398}'];
-    let chars: Vec<char> = s.chars().collect();
+    let skip_digits = |r: &str| r.find(|c: char| !is_digit(c)).unwrap_or(r.len());
     let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if !is_digit(chars[i]) {
-            out.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        while i < chars.len() && is_digit(chars[i]) {
-            i += 1;
-        }
-        if i + 1 < chars.len() && SEPARATORS.contains(&chars[i]) && is_digit(chars[i + 1]) {
-            i += 1;
-            while i < chars.len() && is_digit(chars[i]) {
-                i += 1;
-            }
+    let mut rest = s;
+    while let Some(at) = rest.find(is_digit) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        rest = &rest[skip_digits(rest)..];
+        let mut ahead = rest.chars();
+        if let (Some(sep), Some(d)) = (ahead.next(), ahead.next())
+            && SEPARATORS.contains(&sep)
+            && is_digit(d)
+        {
+            rest = &rest[sep.len_utf8()..];
+            rest = &rest[skip_digits(rest)..];
         }
         out.push('0');
     }
+    out.push_str(rest);
     out
 }
 
@@ -117,10 +133,12 @@ fn numbers_to_zero(s: &str) -> String {
 pub fn simplify_text(text: &str) -> String {
     let lowered = py_lower(text);
     let numbered = numbers_to_zero(&lowered);
-    let unpunct: String = numbered.chars().map(|c| if is_punct(c) { ' ' } else { c }).collect();
-    let mut spaced = String::with_capacity(unpunct.len());
+    // punctuation to spaces, then whitespace runs to one space: folding before `strip()`
+    // leaves at most one space at each end, which the strip below removes
+    let mut spaced = String::with_capacity(numbered.len());
     let mut in_space = false;
-    for c in py_strip(&unpunct).chars() {
+    for c in numbered.chars() {
+        let c = if is_punct(c) { ' ' } else { c };
         if is_py_space(c) {
             if !in_space {
                 spaced.push(' ');
@@ -131,27 +149,49 @@ pub fn simplify_text(text: &str) -> String {
             in_space = false;
         }
     }
+    let spaced = py_strip(&spaced);
+    if spaced.is_ascii() {
+        return spaced.to_string();
+    }
+    // NFD then Mn removal, over the runs of non-ASCII characters only: an ASCII character
+    // neither decomposes nor takes part in reordering (it is a starter), so NFD of the whole
+    // equals NFD run by run
     let mut out = String::with_capacity(spaced.len());
+    let mut run = None;
+    for (i, c) in spaced.char_indices() {
+        if !c.is_ascii() {
+            run.get_or_insert(i);
+        } else {
+            if let Some(start) = run.take() {
+                nfd_without_marks(&spaced[start..i], &mut out);
+            }
+            out.push(c);
+        }
+    }
+    if let Some(start) = run {
+        nfd_without_marks(&spaced[start..], &mut out);
+    }
+    py_strip(&out).to_string()
+}
+
+/// Step 5 on a run of non-ASCII characters: NFD over the characters Unicode 14.0.0 assigned
+/// (the others pass unchanged: they are starters to Python, so no reordering crosses them),
+/// then every Mn character dropped.
+fn nfd_without_marks(run: &str, out: &mut String) {
     let mut keep = |c: char| {
         if c.is_ascii() || !in_ranges(c, t::MN) {
             out.push(c);
         }
     };
-    if spaced.is_ascii() {
-        return py_strip(&spaced).to_string();
-    }
-    // NFD over the runs of characters Unicode 14.0.0 assigned; the others pass unchanged (they
-    // are starters to Python, so no reordering crosses them)
     let mut start = 0;
-    for (i, c) in spaced.char_indices() {
-        if !c.is_ascii() && in_ranges(c, t::UNASSIGNED) {
-            spaced[start..i].nfd().for_each(&mut keep);
+    for (i, c) in run.char_indices() {
+        if in_ranges(c, t::UNASSIGNED) {
+            run[start..i].nfd().for_each(&mut keep);
             keep(c);
             start = i + c.len_utf8();
         }
     }
-    spaced[start..].nfd().for_each(&mut keep);
-    py_strip(&out).to_string()
+    run[start..].nfd().for_each(&mut keep);
 }
 
 #[cfg(test)]
