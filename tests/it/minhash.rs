@@ -1,5 +1,5 @@
-//! MinHash signatures against datatrove 0.10.1 itself: for every document of five shared
-//! corpora (web, SMS, multilingual), sluice's `simplify_text`, word tokens and 112-value
+//! MinHash signatures against datatrove 0.10.1 itself: for every document of seven shared
+//! corpora (web, SMS, multilingual, books, news), sluice's `simplify_text`, word tokens and 112-value
 //! signature equal the reference's, compared through the hashes that
 //! `tests/data/minhash/make_golden.py` wrote from datatrove.
 
@@ -15,7 +15,7 @@ fn h(b: &[u8]) -> String {
 }
 
 #[test]
-fn signatures_equal_datatroves_on_five_corpora() {
+fn signatures_equal_datatroves_on_seven_corpora() {
     let signer = Signer::new(SignatureConfig::default());
     let words = EnTokenizer::new();
     for name in [
@@ -24,6 +24,8 @@ fn signatures_equal_datatroves_on_five_corpora() {
         "sms_spam_collection",
         "multilingual_udhr2_unicode",
         "multilingual_opensubtitles_en_ru_zh",
+        "books_gutenberg_top100",
+        "news_speeches_reviews_nltk",
     ] {
         let golden = std::fs::read_to_string(format!("tests/data/minhash/{name}.jsonl")).unwrap();
         let golden: Vec<serde_json::Value> =

@@ -11,7 +11,9 @@ so that a disagreement can be traced to normalization, tokenization or hashing.
 
 Run with the datatrove-ref environment (`../shared/tools/datatrove-ref/setup.sh`):
 
-    .venv/bin/python tests/data/minhash/make_golden.py ../shared/data/corpora
+    .venv/bin/python tests/data/minhash/make_golden.py ../shared/data/corpora [NAME...]
+
+(with names, only those corpora are rewritten).
 """
 
 import hashlib
@@ -32,6 +34,8 @@ CORPORA = [
     "sms_spam_collection",
     "multilingual_udhr2_unicode",
     "multilingual_opensubtitles_en_ru_zh",
+    "books_gutenberg_top100",
+    "news_speeches_reviews_nltk",
 ]
 
 
@@ -45,7 +49,7 @@ def main():
     config = MinhashConfig()
     sig = MinhashDedupSignature(output_folder="/tmp/_unused_minhash_sigs", config=config)
     tok = load_word_tokenizer("eng")
-    for name in CORPORA:
+    for name in sys.argv[2:] or CORPORA:
         raw = zstandard.ZstdDecompressor().stream_reader(open(f"{src}/{name}.jsonl.zst", "rb"))
         lines = io.TextIOWrapper(raw, encoding="utf-8")
         with open(f"{out_dir}/{name}.jsonl", "w") as out:
