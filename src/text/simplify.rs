@@ -57,11 +57,7 @@ const ASCII_PUNCT: [bool; 128] = {
 };
 
 fn is_punct(c: char) -> bool {
-    if c.is_ascii() {
-        ASCII_PUNCT[c as usize]
-    } else {
-        t::PUNCTUATION.binary_search(&c).is_ok()
-    }
+    if c.is_ascii() { ASCII_PUNCT[c as usize] } else { t::PUNCTUATION.binary_search(&c).is_ok() }
 }
 
 const CAPITAL_SIGMA: char = '\u{3A3}';
