@@ -280,8 +280,8 @@ fn explain(path: &Path) -> Result<ExitCode> {
                 format!("row-changing, up to {} rows per input row", e.max_copies())
             }
             BuiltStage::Ordered(o, _) if o.counted() && !o.makes_copies() => {
-                let mut k = "counted: a count pass over the whole input finds the rows to drop, \
-                             then the write pass drops them"
+                let mut k = "counted: a count pass over the whole input decides what goes (rows \
+                             to drop, text to cut), then the write pass applies it"
                     .to_string();
                 if let Some(side) = o.side_output() {
                     k.push_str(&format!("; writes {}/{}.parquet", side.kind, side.name));
