@@ -79,7 +79,7 @@ registry! {
     SqlFilter(SqlFilterConfig, "filter"),
     /// min/max characters, words, lines
     LengthFilter(LengthFilterConfig, "filter"),
-    /// Unicode NFC/NFD/NFKC/NFKD, lowercase, collapse whitespace, strip control and invisible characters (each an option)
+    /// Unicode NFC/NFD/NFKC/NFKD (passes the Unicode conformance file, see `docs/normalize.md`), lowercase, collapse whitespace, strip control and invisible characters (each an option)
     Normalize(NormalizeConfig, "transform"),
     /// drops documents matching a regex (or keeps only matches)
     RegexFilter(RegexFilterConfig, "filter"),

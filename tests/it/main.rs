@@ -12,6 +12,7 @@ mod golden;
 mod line_dedup;
 mod minhash;
 mod mixing;
+mod normalization;
 mod pipelines;
 mod readers;
 mod shuffle;
