@@ -55,6 +55,20 @@ pub enum OnError {
     Skip,
 }
 
+/// What a source does with a JSONL line that is not valid UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Utf8Policy {
+    /// Replace each invalid sequence with U+FFFD (one per maximal invalid subpart, as Python's
+    /// `bytes.decode("utf-8", "replace")` does) and read the line; counted in `stats.json`
+    /// (`input.replaced_invalid_utf8`).
+    Replace,
+    /// Skip the line and count it (`invalid_utf8`), whatever `on_error` says.
+    Skip,
+    /// Stop the run at the line, whatever `on_error` says.
+    Fail,
+}
+
 /// One input source: a set of files with the same layout.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -79,6 +93,10 @@ pub struct SourceConfig {
     /// use it).
     #[serde(default = "default_weight")]
     pub weight: f64,
+    /// JSONL lines that are not valid UTF-8: `replace` (U+FFFD), `skip` or `fail`. Unset, they
+    /// are bad records under the pipeline's `on_error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_utf8: Option<Utf8Policy>,
 }
 
 fn default_state_memory_mb() -> u64 {

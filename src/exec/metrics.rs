@@ -85,6 +85,10 @@ pub struct InputStats {
     /// carried.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unknown_fields: BTreeMap<String, u64>,
+    /// JSONL lines read with their invalid UTF-8 replaced by U+FFFD (a source's
+    /// `invalid_utf8: replace`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub replaced_invalid_utf8: u64,
     /// Thread-seconds spent reading and parsing.
     pub seconds: f64,
 }
@@ -96,6 +100,7 @@ impl InputStats {
         self.documents += o.documents;
         self.text_bytes += o.text_bytes;
         self.empty_text += o.empty_text;
+        self.replaced_invalid_utf8 += o.replaced_invalid_utf8;
         self.seconds += o.seconds;
         for (k, v) in &o.bad_records {
             *self.bad_records.entry(k.clone()).or_insert(0) += v;
@@ -109,6 +114,7 @@ impl InputStats {
     pub fn add_read(&mut self, r: &ReadOutput, documents: u64, seconds: f64) {
         self.records += r.records;
         self.empty_text += r.empty_text;
+        self.replaced_invalid_utf8 += r.replaced_invalid_utf8;
         self.text_bytes += r.text_bytes;
         self.documents += documents;
         self.seconds += seconds;
@@ -198,6 +204,10 @@ pub struct RunStats {
     /// the manifest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shuffle: Option<serde_json::Value>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn rate(n: f64, s: f64) -> String {

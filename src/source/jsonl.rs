@@ -14,7 +14,7 @@ use arrow::json::ReaderBuilder;
 use super::escapes;
 use super::linecheck::{self, Checked, LineError, TextKind};
 use super::{BadRecord, Compression, InputFile, PlannedSource, ReadOutput};
-use crate::config::SourceConfig;
+use crate::config::{OnError, SourceConfig, Utf8Policy};
 use crate::error::{Error, Result};
 
 /// Lines used to infer a JSONL source's schema.
@@ -174,6 +174,7 @@ pub fn parse_chunk(
         message,
         record: Some(lossy(raw)),
         records: 1,
+        policy: None,
     };
     for (i, raw) in chunk.data.split_inclusive(|&b| b == b'\n').enumerate() {
         let line = chunk.first_line + i as u64;
@@ -182,17 +183,28 @@ pub fn parse_chunk(
             continue;
         }
         out.records += 1;
+        let mut replaced = None;
         if let Err(e) = std::str::from_utf8(raw) {
-            out.bad.push(bad(
-                "invalid_utf8",
-                line,
-                format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
-                raw,
-            ));
-            continue;
+            let policy = match cfg.invalid_utf8 {
+                Some(Utf8Policy::Replace) => {
+                    out.replaced_invalid_utf8 += 1;
+                    replaced = Some(String::from_utf8_lossy(raw).into_owned().into_bytes());
+                    None
+                }
+                Some(Utf8Policy::Skip) => Some(Some(OnError::Skip)),
+                Some(Utf8Policy::Fail) => Some(Some(OnError::Fail)),
+                None => Some(None),
+            };
+            if let Some(policy) = policy {
+                let message = format!("invalid UTF-8 at byte {} of the line", e.valid_up_to());
+                out.bad.push(BadRecord { policy, ..bad("invalid_utf8", line, message, raw) });
+                continue;
+            }
         }
         // Escaped surrogate pairs made raw, lone ones rejected, before anything decodes a string.
-        let prepared = match escapes::prepare(raw) {
+        let prepared = match replaced.as_deref().map_or(escapes::prepare(raw), |r| {
+            escapes::prepare(r).map(|p| Cow::Owned(p.into_owned()))
+        }) {
             Ok(prepared) => prepared,
             Err(e) => {
                 out.bad.push(bad("lone_surrogate", line, e.to_string(), raw));

@@ -266,6 +266,9 @@ pub struct BadRecord {
     pub record: Option<String>,
     /// How many records this covers (1, or a whole row group or the rest of a file).
     pub records: u64,
+    /// The source's own policy for this kind of record, over the pipeline's `on_error`.
+    #[serde(skip)]
+    pub policy: Option<OnError>,
 }
 
 impl BadRecord {
@@ -298,13 +301,14 @@ pub struct ReadOutput {
     pub records: u64,
     /// Bytes of text in the good documents.
     pub text_bytes: u64,
+    /// JSONL lines read with their invalid UTF-8 replaced (`invalid_utf8: replace`).
+    pub replaced_invalid_utf8: u64,
 }
 
 /// Applies the bad-record policy: under `fail`, the first bad record is an error.
-pub fn apply_policy(out: ReadOutput, on_error: OnError) -> Result<ReadOutput> {
-    if on_error == OnError::Fail && !out.bad.is_empty() {
-        let bad = out.bad.into_iter().next().expect("not empty");
-        return Err(bad.into_error());
+pub fn apply_policy(mut out: ReadOutput, on_error: OnError) -> Result<ReadOutput> {
+    if let Some(k) = out.bad.iter().position(|b| b.policy.unwrap_or(on_error) == OnError::Fail) {
+        return Err(out.bad.swap_remove(k).into_error());
     }
     Ok(out)
 }
@@ -331,6 +335,7 @@ pub(crate) fn classify_text(
                 message,
                 record,
                 records: 1,
+                policy: None,
             });
             keep.push(false);
         } else if texts.value(i).is_empty() {

@@ -52,6 +52,7 @@ pub fn read_row_group(
         message,
         record: None,
         records: rows,
+        policy: None,
     };
     let read = (|| -> Result<Vec<RecordBatch>> {
         let reader = builder(file)?.with_row_groups(vec![index]).with_batch_size(8192).build()?;
@@ -80,6 +81,7 @@ pub fn read_row_group(
             message: format!("no column `{}` in this file", cfg.text_field),
             record: None,
             records: rows,
+            policy: None,
         });
         return Ok(out);
     };
@@ -91,6 +93,7 @@ pub fn read_row_group(
             message: format!("column `{}` is {}, not a string", cfg.text_field, text.data_type()),
             record: None,
             records: rows,
+            policy: None,
         });
         return Ok(out);
     }

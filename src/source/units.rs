@@ -59,6 +59,7 @@ fn failure(file: &InputFile, kind: &'static str, line: Option<u64>, message: Str
         message,
         record: None,
         records: 1,
+        policy: None,
     })
 }
 

@@ -9,6 +9,7 @@ mod determinism;
 mod engine;
 mod fidelity;
 mod golden;
+mod invalid_utf8;
 mod line_dedup;
 mod minhash;
 mod mixing;
