@@ -15,6 +15,7 @@ mod minhash;
 mod mixing;
 mod normalization;
 mod pipelines;
+mod properties;
 mod readers;
 mod shuffle;
 mod tasks;
