@@ -147,6 +147,32 @@ fn tokenizer(c: &mut Criterion) {
     g.finish();
 }
 
+/// Each `normalize` option alone, on C4 (mostly ASCII: the quick checks) and on the Dolma web
+/// sample (a fifth of its words are not ASCII).
+fn normalize_ops(c: &mut Criterion) {
+    let ops = [
+        ("nfc", "unicode: nfc"),
+        ("nfkc", "unicode: nfkc"),
+        ("nfd", "unicode: nfd"),
+        ("lowercase", "lowercase: true"),
+        ("collapse_whitespace", "collapse_whitespace: true"),
+        ("strip_control", "strip_control: true"),
+        ("strip_zero_width", "strip_zero_width: true"),
+    ];
+    for (corpus, path) in [("c4", CORPUS), ("dolma", DOLMA)] {
+        let texts = texts_of(path);
+        let b = batch(&texts);
+        let mut g = c.benchmark_group(format!("normalize_op_{corpus}"));
+        g.throughput(Throughput::Bytes(texts.iter().map(String::len).sum::<usize>() as u64));
+        g.sample_size(10);
+        for (name, opt) in ops {
+            let s = stage(&format!("type: normalize\n{opt}"), b.schema());
+            g.bench_function(name, |bench| bench.iter(|| run(&s, &b)));
+        }
+        g.finish();
+    }
+}
+
 /// `minhash_dedup`'s count-pass work alone: datatrove's simplified text, word 5-grams, XXH64
 /// and 112 permutation minima per document (`Signer::signature`).
 fn minhash(c: &mut Criterion) {
@@ -226,7 +252,16 @@ fn augment(c: &mut Criterion) {
     let _ = std::fs::remove_file(syn);
 }
 
-criterion_group!(stages, benches, augment, tokenizer, minhash, pathological, jsonl_line_checks);
+criterion_group!(
+    stages,
+    benches,
+    augment,
+    tokenizer,
+    minhash,
+    normalize_ops,
+    pathological,
+    jsonl_line_checks
+);
 criterion_main!(stages);
 
 /// A JSON line as Python's `json.dumps` writes it: every non-ASCII character escaped.
