@@ -66,7 +66,7 @@ from datatrove.pipeline.writers import JsonlWriter
 from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupSignature, MinhashDedupBuckets,
                                               MinhashDedupCluster, MinhashDedupFilter)
 shutil.rmtree(out, ignore_errors=True); os.makedirs(out)
-w, cfg = f"{out}/work", MinhashConfig()
+w, cfg = f"{out}/steps", MinhashConfig()
 src_dir, name = os.path.split(corpus)
 comp = "zstd" if name.endswith(".zst") else ("gzip" if name.endswith(".gz") else None)
 reader = lambda: JsonlReader(src_dir, glob_pattern=name, compression=comp)
@@ -151,9 +151,9 @@ for f in sorted(glob.glob(f"{work}/sluice/duplicates/near*.parquet")):
 last = f"{work}/dt-{n}"
 ids = json.load(open(f"{last}/doc_ids.json"))
 rem, members, dsurv = set(), {}, {}
-for f in glob.glob(f"{last}/work/cid/*.remove"):
+for f in glob.glob(f"{last}/steps/cid/*.remove"):
     b = open(f, "rb").read(); rem |= set(struct.unpack(f"<{len(b) // 4}I", b))
-for f in glob.glob(f"{last}/work/cid/*.clusters"):
+for f in glob.glob(f"{last}/steps/cid/*.clusters"):
     b = open(f, "rb").read(); v = struct.unpack(f"<{len(b) // 4}I", b)
     for i in range(0, len(v), 2):
         members.setdefault(v[i + 1], []).append(v[i])
