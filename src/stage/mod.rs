@@ -25,6 +25,7 @@ pub mod regex_filter;
 pub mod regex_replace;
 pub mod registry;
 pub mod resample;
+pub mod spill;
 pub mod sql_filter;
 pub mod tokenize;
 

@@ -17,6 +17,7 @@ use super::counts::{ENTRY_BYTES, UnitCounts};
 use super::{Cut, Removed, SharedPlan};
 use crate::error::{Error, Result};
 use crate::stage::exact_dedup::HashKeyed;
+use crate::stage::spill::{read_u64, row_count};
 use crate::stage::{Conclusion, Decider, Decision, ID, Prepared, SOURCE, string_column};
 
 /// The reason a document left blank gets.
@@ -185,10 +186,7 @@ impl Decider for LineDecider {
         if self.plan.is_none() {
             return Err(Error::Internal("line_dedup: import before the plan".into()));
         }
-        let rows: [u8; 8] = delta
-            .try_into()
-            .map_err(|_| Error::Internal("line_dedup: a saved row count is damaged".into()))?;
-        self.next += u64::from_le_bytes(rows);
+        self.next += row_count(delta, "line_dedup")?;
         Ok(())
     }
 
@@ -241,7 +239,7 @@ impl Decider for LineDecider {
             "reduce": {
                 "counts_bytes_peak": self.counts.peak_bytes,
                 "runs_spilled": runs,
-                "bytes_spilled": self.counts.bytes_spilled,
+                "bytes_spilled": self.counts.bytes_spilled(),
                 "seconds": t0.elapsed().as_secs_f64(),
             },
         });
@@ -269,10 +267,4 @@ impl Decider for LineDecider {
         self.plan = Some(removed);
         Ok(())
     }
-}
-
-fn read_u64(r: &mut impl Read) -> std::io::Result<u64> {
-    let mut b = [0u8; 8];
-    r.read_exact(&mut b)?;
-    Ok(u64::from_le_bytes(b))
 }

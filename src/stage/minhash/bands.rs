@@ -4,13 +4,11 @@
 //! directory. [`BandSorter::pairs`] then streams one band in datatrove's order (band values,
 //! then ordinal), merging the runs, and reports each pair of neighbours with equal values.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::stage::spill::Runs;
 
 /// Band records of every signed document, in memory up to a budget and in sorted runs on disk
 /// beyond it.
@@ -22,11 +20,10 @@ pub struct BandSorter {
     buffers: Vec<Vec<u64>>,
     /// The most u64 values one band's buffer may hold.
     cap: usize,
-    dir: Option<PathBuf>,
+    /// Per band, its sorted runs (every spill writes one run per band).
+    runs: Vec<Runs>,
     /// Runs written (one file per band each).
-    runs: usize,
-    /// Bytes written to runs.
-    pub bytes_spilled: u64,
+    spills: usize,
     /// The most bytes the buffers held at once.
     pub peak_bytes: u64,
 }
@@ -41,21 +38,25 @@ impl BandSorter {
             record,
             buffers: vec![Vec::new(); bands],
             cap: (per_band / record).max(1) * record,
-            dir: None,
-            runs: 0,
-            bytes_spilled: 0,
+            runs: (0..bands).map(|b| Runs::new(format!("band-{b:03}-run"), record * 8)).collect(),
+            spills: 0,
             peak_bytes: 0,
         }
     }
 
     /// Where runs go.
     pub fn set_dir(&mut self, dir: &Path) {
-        self.dir = Some(dir.to_path_buf());
+        self.runs.iter_mut().for_each(|r| r.set_dir(dir));
     }
 
-    /// Runs written so far.
+    /// Runs written so far (one file per band each).
     pub fn runs(&self) -> usize {
-        self.runs
+        self.spills
+    }
+
+    /// Bytes written to runs.
+    pub fn bytes_spilled(&self) -> u64 {
+        self.runs.iter().map(|r| r.bytes).sum()
     }
 
     /// Bytes the buffers hold now.
@@ -100,32 +101,18 @@ impl BandSorter {
         out
     }
 
-    fn run_path(&self, band: usize, run: usize) -> Result<PathBuf> {
-        let dir = self
-            .dir
-            .as_ref()
-            .ok_or_else(|| Error::Internal("minhash_dedup: no scratch directory".into()))?;
-        Ok(dir.join(format!("band-{band:03}-run-{run:05}.bin")))
-    }
-
-    /// Sorts every band's buffer and writes it as run number `self.runs`.
+    /// Sorts every band's buffer and writes it as that band's next run.
     fn spill(&mut self) -> Result<()> {
         if self.buffers[0].is_empty() {
             return Ok(());
         }
         for band in 0..self.bands {
             let sorted = self.sorted(band);
-            let path = self.run_path(band, self.runs)?;
-            let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-            let mut w = BufWriter::with_capacity(1 << 20, file);
-            for v in &sorted {
-                w.write_all(&v.to_le_bytes()).map_err(|e| Error::io(&path, e))?;
-            }
-            w.flush().map_err(|e| Error::io(&path, e))?;
-            self.bytes_spilled += sorted.len() as u64 * 8;
+            self.runs[band]
+                .write(|w| sorted.iter().try_for_each(|v| w.write_all(&v.to_le_bytes())))?;
             self.buffers[band] = Vec::new();
         }
-        self.runs += 1;
+        self.spills += 1;
         Ok(())
     }
 
@@ -144,7 +131,7 @@ impl BandSorter {
             prev.clear();
             prev.extend_from_slice(rec);
         };
-        if self.runs == 0 {
+        if self.spills == 0 {
             let sorted = self.sorted(band);
             self.buffers[band] = Vec::new();
             sorted.chunks_exact(r).for_each(&mut visit);
@@ -152,48 +139,14 @@ impl BandSorter {
         }
         // once runs exist, every record goes through them
         self.spill()?;
-        let mut readers = Vec::with_capacity(self.runs);
-        let mut heap = BinaryHeap::new();
-        for run in 0..self.runs {
-            let path = self.run_path(band, run)?;
-            let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-            let mut reader = RunReader { r: BufReader::with_capacity(1 << 16, file), path };
-            if let Some(rec) = reader.next(r)? {
-                heap.push(Reverse((rec, run)));
-            }
-            readers.push(reader);
-        }
-        while let Some(Reverse((rec, run))) = heap.pop() {
+        let decode = |b: &[u8]| -> Vec<u64> {
+            b.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect()
+        };
+        self.runs[band].merge(decode, |rec| {
             visit(&rec);
-            if let Some(next) = readers[run].next(r)? {
-                heap.push(Reverse((next, run)));
-            }
-        }
-        for reader in readers {
-            std::fs::remove_file(&reader.path).map_err(|e| Error::io(&reader.path, e))?;
-        }
+            Ok(())
+        })?;
         Ok(count)
-    }
-}
-
-struct RunReader {
-    r: BufReader<File>,
-    path: PathBuf,
-}
-
-impl RunReader {
-    fn next(&mut self, record: usize) -> Result<Option<Vec<u64>>> {
-        let mut bytes = vec![0u8; record * 8];
-        match self.r.read_exact(&mut bytes) {
-            Ok(()) => Ok(Some(
-                bytes
-                    .chunks_exact(8)
-                    .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-                    .collect(),
-            )),
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
-            Err(e) => Err(Error::io(&self.path, e)),
-        }
     }
 }
 

@@ -20,6 +20,7 @@ use super::bands::BandSorter;
 use super::cluster::{Pick, UnionFind};
 use super::{Signed, Survivor};
 use crate::error::{Error, Result};
+use crate::stage::spill::{push_str, read_str, read_u64, row_count};
 use crate::stage::{Conclusion, Decider, Decision, ID, Prepared, SOURCE, string_column};
 
 /// The reason a removed document gets.
@@ -241,10 +242,7 @@ impl Decider for MinhashDecider {
         if self.plan.is_none() {
             return Err(Error::Internal("minhash_dedup: import before the plan".into()));
         }
-        let rows: [u8; 8] = delta
-            .try_into()
-            .map_err(|_| Error::Internal("minhash_dedup: a saved row count is damaged".into()))?;
-        self.next += u64::from_le_bytes(rows);
+        self.next += row_count(delta, "minhash_dedup")?;
         Ok(())
     }
 
@@ -360,7 +358,7 @@ impl Decider for MinhashDecider {
             "reduce": {
                 "band_bytes_peak": self.sorter.peak_bytes,
                 "runs_spilled": runs,
-                "bytes_spilled": self.sorter.bytes_spilled,
+                "bytes_spilled": self.sorter.bytes_spilled(),
                 "union_find_bytes": sets.bytes(),
                 "cluster_seconds": t0.elapsed().as_secs_f64(),
             },
@@ -393,23 +391,4 @@ impl Decider for MinhashDecider {
         self.plan = Some(Plan { removed, survivor, ids });
         Ok(())
     }
-}
-
-fn push_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
-}
-
-fn read_u64(r: &mut impl Read) -> std::io::Result<u64> {
-    let mut b = [0u8; 8];
-    r.read_exact(&mut b)?;
-    Ok(u64::from_le_bytes(b))
-}
-
-fn read_str(r: &mut impl Read) -> std::io::Result<String> {
-    let mut b = [0u8; 4];
-    r.read_exact(&mut b)?;
-    let mut s = vec![0u8; u32::from_le_bytes(b) as usize];
-    r.read_exact(&mut s)?;
-    String::from_utf8(s).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
