@@ -11,7 +11,7 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, RecordBatch, StringBuilder, UInt64Builder};
+use arrow::array::{ArrayRef, RecordBatch, StringBuilder, UInt64Builder};
 
 use super::counts::{ENTRY_BYTES, UnitCounts};
 use super::{Cut, Removed, SharedPlan};
@@ -58,35 +58,25 @@ impl LineDecider {
     fn cut(
         &mut self,
         batch: &RecordBatch,
-        texts: Vec<Option<String>>,
+        column: Option<ArrayRef>,
+        blank: Vec<u32>,
         removed: Vec<(u32, u128, super::units::Span)>,
     ) -> Result<Decision> {
         let plan = self.plan.clone().expect("checked");
         let rows = batch.num_rows();
         let original = string_column(batch, &self.column)?;
         let mut reasons = vec![None; rows];
-        let rewritten = if texts.iter().any(Option::is_some) {
-            let mut b = StringBuilder::with_capacity(rows, original.values().len());
-            for (i, t) in texts.iter().enumerate() {
-                match t {
-                    Some(t) => {
-                        if t.trim().is_empty() {
-                            reasons[i] = Some(REASON);
-                        }
-                        b.append_value(t);
-                    }
-                    None if original.is_null(i) => b.append_null(),
-                    None => b.append_value(original.value(i)),
-                }
+        for row in blank {
+            reasons[row as usize] = Some(REASON);
+        }
+        let rewritten = match column {
+            Some(column) => {
+                let schema = batch.schema();
+                let mut columns = batch.columns().to_vec();
+                columns[schema.index_of(&self.column)?] = column;
+                Some(RecordBatch::try_new(schema, columns)?)
             }
-            let column: ArrayRef = Arc::new(b.finish());
-            let schema = batch.schema();
-            let at = schema.index_of(&self.column)?;
-            let mut columns = batch.columns().to_vec();
-            columns[at] = column;
-            Some(RecordBatch::try_new(schema, columns)?)
-        } else {
-            None
+            None => None,
         };
         // each removed unit is listed once: by the document that first held it
         let (ids, sources) = (string_column(batch, ID)?, string_column(batch, SOURCE)?);
@@ -132,8 +122,8 @@ impl Decider for LineDecider {
             .downcast::<Cut>()
             .map_err(|_| Error::Internal("line_dedup: wrong prepared type".into()))?;
         match (*cut, self.plan.is_some()) {
-            (Cut::Write { texts, removed }, true) if texts.len() == batch.num_rows() => {
-                self.cut(batch, texts, removed)
+            (Cut::Write { column, blank, removed }, true) => {
+                self.cut(batch, column, blank, removed)
             }
             (Cut::Count(hashes), false) if hashes.len() == batch.num_rows() => {
                 for (i, doc) in hashes.iter().enumerate() {

@@ -12,7 +12,7 @@ pub mod units;
 
 use std::sync::{Arc, RwLock};
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, ArrayRef, RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -155,9 +155,10 @@ struct LineDedup {
 pub(crate) enum Cut {
     /// Count pass: per row, its distinct unit hashes.
     Count(Vec<Vec<u128>>),
-    /// Write pass: per row, the text without the removed units (`None`: unchanged), and every
-    /// removed unit as `(row, hash, byte range in the original text)`.
-    Write { texts: Vec<Option<String>>, removed: Vec<(u32, u128, Span)> },
+    /// Write pass, built on the workers: the text column without the removed units (`None`:
+    /// no row changed), the rows left blank, and every removed unit as `(row, hash, byte
+    /// range in the original text)`.
+    Write { column: Option<ArrayRef>, blank: Vec<u32>, removed: Vec<(u32, u128, Span)> },
 }
 
 impl Ordered for LineDedup {
@@ -176,16 +177,11 @@ impl Ordered for LineDedup {
             .map_err(|_| Error::Internal("line_dedup: the plan lock is poisoned".into()))?
             .clone()
             .ok_or_else(|| Error::Internal("line_dedup: the write pass has no plan".into()))?;
-        let mut texts = Vec::with_capacity(batch.num_rows());
-        let mut removed = Vec::new();
+        let (mut removed, mut blank, mut cut) = (Vec::new(), Vec::new(), Vec::new());
         for (row, t) in text.iter().enumerate() {
-            let Some(t) = t else {
-                texts.push(None);
-                continue;
-            };
+            let Some(t) = t else { continue };
             let spans = self.cutter.spans(t);
             if !spans.iter().any(|s| s.hash.is_some_and(|h| plan.contains_key(&h))) {
-                texts.push(None);
                 continue;
             }
             let mut kept = String::with_capacity(t.len());
@@ -195,9 +191,25 @@ impl Ordered for LineDedup {
                     _ => kept.push_str(&t[s.start..s.end]),
                 }
             }
-            texts.push(Some(kept));
+            if kept.trim().is_empty() {
+                blank.push(row as u32);
+            }
+            cut.push((row, kept));
         }
-        Ok(Box::new(Cut::Write { texts, removed }))
+        // the rewritten column, only when a row changed
+        let column = (!cut.is_empty()).then(|| {
+            let mut out = StringBuilder::with_capacity(text.len(), text.values().len());
+            let mut cut = cut.iter().peekable();
+            for (row, t) in text.iter().enumerate() {
+                match (cut.next_if(|(r, _)| *r == row), t) {
+                    (Some((_, kept)), _) => out.append_value(kept),
+                    (None, Some(t)) => out.append_value(t),
+                    (None, None) => out.append_null(),
+                }
+            }
+            Arc::new(out.finish()) as ArrayRef
+        });
+        Ok(Box::new(Cut::Write { column, blank, removed }))
     }
 
     fn decider(&self) -> Box<dyn Decider> {
