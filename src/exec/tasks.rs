@@ -265,17 +265,15 @@ pub fn run_task(
             ordered.iter().map(|&i| plan.stages[i].id.as_str()).collect::<Vec<_>>().join(", ")
         )));
     }
-    // one task runs every counted stage's count pass and reduce step in order itself
-    if tasks == 1 && counted.len() > 1 {
-        if !task_marker(out, task, tasks).exists() {
-            for &o in &counted {
-                map_and_reduce(plan, out, opts, &slices, o, 1, &ledger)?;
-            }
+    // the counted stages before the last one: their count passes and reduce steps come first,
+    // in order (only one task gets here with more than one: N > 1 tasks hold one ordered stage)
+    let earlier = &counted[..counted.len().saturating_sub(1)];
+    let reduce_earlier = || -> Result<()> {
+        for &o in earlier {
+            map_and_reduce(plan, out, opts, &slices, o, tasks, &ledger)?;
         }
-        if phase == Phase::Map {
-            return Ok(TaskOutcome::Mapped);
-        }
-    }
+        Ok(())
+    };
     // a map phase: the phased stage's, or a counted stage's count pass (also for one task)
     let mapped = counted.last().copied().or(if phased { ordered.first().copied() } else { None });
     let marker = |t: usize| mapped.map(|o| map_marker(out, &plan.stages[o].id, t, tasks));
@@ -286,6 +284,7 @@ pub fn run_task(
         };
         let m = marker(task).expect("mapped");
         if !m.exists() {
+            reduce_earlier()?;
             let own_list: Vec<usize> = own.clone().collect();
             map_phase(plan, out, opts, &slices, &own_list, o, &m, &ledger)?;
         }
@@ -295,6 +294,7 @@ pub fn run_task(
         return Ok(TaskOutcome::Done { ran: 0, slices: own.len() });
     }
     if let Some(o) = mapped {
+        reduce_earlier()?;
         map_and_reduce(plan, out, opts, &slices, o, tasks, &ledger)?;
     }
     let ran = write_slices(plan, out, opts, &slices, own.clone(), phased, &ledger)?;

@@ -209,6 +209,12 @@ fn line_then_near_dedup_in_one_pipeline_equals_two_pipelines_in_a_row() {
     ok(&sluice_in(d, &["run", both.to_str().unwrap(), "--quiet", "--task", "0/1", "--out", "t1"]));
     ok(&sluice_in(d, &["finalize", "t1", "--quiet"]));
     assert_same(&visible(&d.join("both")), &visible(&d.join("t1")), "one task");
+    // the same with its map phase run first (both count passes and reduce steps)
+    let b = both.to_str().unwrap();
+    ok(&sluice_in(d, &["run", b, "--quiet", "--task", "0/1", "--phase", "map", "--out", "t1m"]));
+    ok(&sluice_in(d, &["run", b, "--quiet", "--task", "0/1", "--out", "t1m"]));
+    ok(&sluice_in(d, &["finalize", "t1m", "--quiet"]));
+    assert_same(&visible(&d.join("both")), &visible(&d.join("t1m")), "one task, map first");
     // several tasks need one ordered stage per pipeline for now, and say so
     let o = sluice_in(d, &["run", both.to_str().unwrap(), "--task", "0/2", "--out", "t2"]);
     assert!(!o.status.success());
