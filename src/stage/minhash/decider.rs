@@ -119,46 +119,46 @@ impl MinhashDecider {
         Ok(Decision { reasons, side, ..Default::default() })
     }
 
-    /// Reads the scratch file of documents: the priorities of `members` (ascending).
-    fn priorities(&self, members: &[u64]) -> Result<HashMap<u64, f64>> {
+    /// Reads the scratch file of documents once, in ordinal order: `f(ordinal, id, source,
+    /// priority)` for each signed document.
+    fn each_document(&self, mut f: impl FnMut(u64, String, String, f64)) -> Result<()> {
         let path = self.docs_path()?;
         let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
         let mut r = BufReader::with_capacity(1 << 20, file);
-        let bad = |e: std::io::Error| Error::io(&path, e);
-        let mut out = HashMap::with_capacity(members.len());
-        let mut at = 0;
-        for _ in 0..self.signed {
-            let ord = read_u64(&mut r).map_err(bad)?;
-            read_str(&mut r).map_err(bad)?;
-            read_str(&mut r).map_err(bad)?;
-            let p = f64::from_le_bytes(read_u64(&mut r).map_err(bad)?.to_le_bytes());
-            if members.get(at) == Some(&ord) {
-                out.insert(ord, p);
-                at += 1;
-            }
-        }
-        Ok(out)
-    }
-
-    /// Reads the scratch file of documents: the survivors' ids, and the removed documents
-    /// per source.
-    fn survivor_ids(
-        &self,
-        removals: &[(u64, u64)],
-        survivors: &HashMap<u64, u32>,
-    ) -> Result<(Vec<String>, BTreeMap<String, u64>)> {
-        let path = self.docs_path()?;
-        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let mut r = BufReader::with_capacity(1 << 20, file);
-        let mut ids = vec![String::new(); survivors.len()];
-        let mut by_source = BTreeMap::new();
-        let mut at = 0;
         let bad = |e: std::io::Error| Error::io(&path, e);
         for _ in 0..self.signed {
             let ord = read_u64(&mut r).map_err(bad)?;
             let id = read_str(&mut r).map_err(bad)?;
             let source = read_str(&mut r).map_err(bad)?;
-            read_u64(&mut r).map_err(bad)?;
+            let priority = f64::from_le_bytes(read_u64(&mut r).map_err(bad)?.to_le_bytes());
+            f(ord, id, source, priority);
+        }
+        Ok(())
+    }
+
+    /// The priorities of `members` (ascending ordinals).
+    fn priorities(&self, members: &[u64]) -> Result<HashMap<u64, f64>> {
+        let mut out = HashMap::with_capacity(members.len());
+        let mut at = 0;
+        self.each_document(|ord, _, _, p| {
+            if members.get(at) == Some(&ord) {
+                out.insert(ord, p);
+                at += 1;
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// The survivors' ids, and the removed documents per source.
+    fn survivor_ids(
+        &self,
+        removals: &[(u64, u64)],
+        survivors: &HashMap<u64, u32>,
+    ) -> Result<(Vec<String>, BTreeMap<String, u64>)> {
+        let mut ids = vec![String::new(); survivors.len()];
+        let mut by_source = BTreeMap::new();
+        let mut at = 0;
+        self.each_document(|ord, id, source, _| {
             if let Some(&k) = survivors.get(&ord) {
                 ids[k as usize] = id;
             }
@@ -168,7 +168,7 @@ impl MinhashDecider {
             if removals.get(at).is_some_and(|r| r.0 == ord) {
                 *by_source.entry(source).or_insert(0) += 1;
             }
-        }
+        })?;
         Ok((ids, by_source))
     }
 }
