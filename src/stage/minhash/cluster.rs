@@ -11,63 +11,40 @@
 //!
 //! Documents without a signature (fewer than `n_grams` words) are never in a pair.
 
-/// Signatures of the documents of one input stream, in input order.
+use super::bands::BandSorter;
+
+/// Signatures of the documents of one input stream, clustered in memory: the reduce step's
+/// [`BandSorter`] and [`UnionFind`] without a scratch directory, for the library and the
+/// agreement tests.
 pub struct Signatures {
-    /// Values per signature (`buckets × hashes_per_bucket`).
-    width: usize,
-    /// Hashes per band.
-    band: usize,
-    /// Document index of each signature.
-    docs: Vec<u32>,
-    /// The signatures, one after another.
-    values: Vec<u64>,
+    sorter: BandSorter,
+    bands: usize,
 }
 
 impl Signatures {
     /// An empty set for signatures of `buckets` bands of `hashes_per_bucket` values.
     pub fn new(buckets: usize, hashes_per_bucket: usize) -> Self {
-        Signatures {
-            width: buckets * hashes_per_bucket,
-            band: hashes_per_bucket,
-            docs: Vec::new(),
-            values: Vec::new(),
-        }
+        Signatures { sorter: BandSorter::new(buckets, hashes_per_bucket, u64::MAX), bands: buckets }
     }
 
     /// Adds the signature of document `doc` (documents must come in increasing order).
     pub fn push(&mut self, doc: u32, signature: &[u64]) {
-        debug_assert_eq!(signature.len(), self.width);
-        debug_assert!(self.docs.last().is_none_or(|&d| d < doc));
-        self.docs.push(doc);
-        self.values.extend_from_slice(signature);
-    }
-
-    fn band_of(&self, k: usize, band: usize) -> &[u64] {
-        let at = k * self.width + band * self.band;
-        &self.values[at..at + self.band]
+        // an unlimited budget never spills, so there is no I/O to fail
+        self.sorter.push(u64::from(doc), signature).expect("in memory");
     }
 
     /// The duplicate pairs `(earlier, later)` in datatrove's order.
-    pub fn pairs(&self) -> Vec<(u32, u32)> {
+    pub fn pairs(mut self) -> Vec<(u32, u32)> {
         let mut pairs = Vec::new();
-        let mut order: Vec<usize> = (0..self.docs.len()).collect();
-        for band in 0..self.width / self.band {
-            // ties in band values are ordered by document index (`k` grows with it)
-            order.sort_unstable_by(|&x, &y| {
-                self.band_of(x, band).cmp(self.band_of(y, band)).then(x.cmp(&y))
-            });
-            for w in order.windows(2) {
-                if self.band_of(w[0], band) == self.band_of(w[1], band) {
-                    pairs.push((self.docs[w[0]], self.docs[w[1]]));
-                }
-            }
+        for band in 0..self.bands {
+            self.sorter.pairs(band, |a, b| pairs.push((a as u32, b as u32))).expect("in memory");
         }
         pairs
     }
 
     /// The removed documents with their cluster's survivor, `(removed, survivor)`, by removed
     /// document index.
-    pub fn removals(&self) -> Vec<(u32, u32)> {
+    pub fn removals(self) -> Vec<(u32, u32)> {
         let mut sets = UnionFind::default();
         for (a, b) in self.pairs() {
             sets.union(u64::from(a), u64::from(b));
