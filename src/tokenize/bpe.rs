@@ -2,12 +2,85 @@
 //! first (one hash probe serves most pieces), then in a per-thread cache of earlier pieces, and
 //! only then merged, with the same rule as `tokenizers` (lowest merge rank first, leftmost
 //! among equals). Ids carry no offsets or token strings.
+//!
+//! Pieces of at most [`SHORT`] bytes (nearly all of them) are keyed by their bytes packed into
+//! two integers, so a lookup hashes and compares two words instead of a heap-allocated slice;
+//! short pieces also merge by scanning a small array instead of a heap.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{Mutex, MutexGuard};
 
 type Map<K, V> = HashMap<K, V, ahash::RandomState>;
+type ShortMap<V> = HashMap<Short, V, BuildHasherDefault<ShortHasher>>;
+
+/// Longest piece, in bytes, keyed as a [`Short`].
+const SHORT: usize = 15;
+/// Longest piece, in bytes, merged by [`ByteBpe::merge_scan`] rather than with a heap.
+const SCAN: usize = 48;
+
+/// A piece of 1 to [`SHORT`] bytes packed into two little-endian words, its length in the top
+/// byte, so that equal keys are equal pieces.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Short([u64; 2]);
+
+impl Short {
+    /// The key of `piece`, if it is short (and not empty).
+    #[inline]
+    fn of(piece: &[u8]) -> Option<Short> {
+        let n = piece.len();
+        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+        let half = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as u64;
+        let (lo, hi) = match n {
+            // Two overlapping reads, the second shifted so that it starts where the first ends.
+            // (At 8 bytes the shift is 64 bits: nothing is left.)
+            8..=SHORT => (
+                word(&piece[..8]),
+                word(&piece[n - 8..]).checked_shr((16 - n) as u32 * 8).unwrap_or(0),
+            ),
+            4..=7 => (half(&piece[..4]) | (half(&piece[n - 4..]) >> ((8 - n) * 8)) << 32, 0),
+            1..=3 => {
+                let mut lo = 0u64;
+                for (k, &b) in piece.iter().enumerate() {
+                    lo |= (b as u64) << (8 * k);
+                }
+                (lo, 0)
+            }
+            _ => return None,
+        };
+        Some(Short([lo, hi | ((n as u64) << 56)]))
+    }
+}
+
+impl Hash for Short {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let [lo, hi] = self.0;
+        let h = (lo.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ hi).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        state.write_u64(h ^ (h >> 29));
+    }
+}
+
+/// Passes on the one word [`Short`]'s `Hash` writes (already mixed).
+#[derive(Default)]
+struct ShortHasher(u64);
+
+impl Hasher for ShortHasher {
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// Entries a thread's cache holds before it starts over (about 10 MB of short words).
 const CACHE_LIMIT: usize = 1 << 17;
@@ -36,16 +109,32 @@ fn to_bytes(token: &str, inverse: &Map<char, u8>) -> Option<Vec<u8>> {
     token.chars().map(|c| inverse.get(&c).copied()).collect()
 }
 
-/// Per-thread memo: piece bytes → ids.
+/// Per-thread memo: piece bytes → ids. Short pieces map to a range of `ids`.
 #[derive(Default)]
 pub struct Cache {
-    map: Map<Box<[u8]>, Box<[u32]>>,
+    short: ShortMap<(u32, u32)>,
+    ids: Vec<u32>,
+    long: Map<Box<[u8]>, Box<[u32]>>,
+}
+
+impl Cache {
+    fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+
+    fn clear(&mut self) {
+        self.short.clear();
+        self.ids.clear();
+        self.long.clear();
+    }
 }
 
 /// A byte-level BPE model built from a `tokenizers` BPE model's vocabulary and merges.
 pub struct ByteBpe {
     byte_ids: [u32; 256],
-    /// Pieces that encode to exactly one token, by their bytes.
+    /// Short pieces that encode to exactly one token.
+    whole_short: ShortMap<u32>,
+    /// Longer pieces that encode to exactly one token, by their bytes.
     whole: Map<Box<[u8]>, u32>,
     /// (left id, right id) → (rank, merged id).
     merges: Map<u64, (u32, u32)>,
@@ -89,6 +178,7 @@ impl ByteBpe {
         }
         let mut bpe = ByteBpe {
             byte_ids,
+            whole_short: ShortMap::default(),
             whole: Map::default(),
             merges: merge_map,
             caches: (0..SLOTS).map(|_| Mutex::new(Cache::default())).collect(),
@@ -107,7 +197,14 @@ impl ByteBpe {
                     continue;
                 }
             }
-            whole.insert(bytes.into_boxed_slice(), id);
+            match Short::of(&bytes) {
+                Some(key) => {
+                    bpe.whole_short.insert(key, id);
+                }
+                None => {
+                    whole.insert(bytes.into_boxed_slice(), id);
+                }
+            }
         }
         bpe.whole = whole;
         Some(bpe)
@@ -122,20 +219,98 @@ impl ByteBpe {
     /// Appends the ids of one pretokenized piece.
     #[inline]
     pub fn encode_piece(&self, piece: &[u8], cache: &mut Cache, out: &mut Vec<u32>) {
+        match Short::of(piece) {
+            Some(key) => self.encode_short(piece, key, cache, out),
+            None => self.encode_long(piece, cache, out),
+        }
+    }
+
+    #[inline]
+    fn encode_short(&self, piece: &[u8], key: Short, cache: &mut Cache, out: &mut Vec<u32>) {
+        if let Some(&id) = self.whole_short.get(&key) {
+            out.push(id);
+            return;
+        }
+        if let Some(&(at, n)) = cache.short.get(&key) {
+            out.extend_from_slice(&cache.ids[at as usize..(at + n) as usize]);
+            return;
+        }
+        let start = out.len();
+        self.merge(piece, out);
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        let at = cache.ids.len() as u32;
+        cache.ids.extend_from_slice(&out[start..]);
+        cache.short.insert(key, (at, (out.len() - start) as u32));
+    }
+
+    #[inline(never)]
+    fn encode_long(&self, piece: &[u8], cache: &mut Cache, out: &mut Vec<u32>) {
         if let Some(&id) = self.whole.get(piece) {
             out.push(id);
             return;
         }
-        if let Some(ids) = cache.map.get(piece) {
+        if let Some(ids) = cache.long.get(piece) {
             out.extend_from_slice(ids);
             return;
         }
         let start = out.len();
         self.merge(piece, out);
-        if cache.map.len() >= CACHE_LIMIT {
-            cache.map.clear();
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
         }
-        cache.map.insert(piece.into(), out[start..].into());
+        cache.long.insert(piece.into(), out[start..].into());
+    }
+
+    /// Rank and result of merging `a` then `b`; rank `u32::MAX` when no merge joins them.
+    #[inline]
+    fn rank(&self, a: u32, b: u32) -> (u32, u32) {
+        self.merges.get(&pair(a, b)).copied().unwrap_or((u32::MAX, 0))
+    }
+
+    /// [`Self::merge`] for a piece of at most [`SCAN`] bytes: the symbols and their pair ranks
+    /// sit in arrays on the stack; each step merges the leftmost pair of lowest rank and
+    /// re-ranks its two neighbours. Same result as the heap, without allocating.
+    fn merge_scan(&self, piece: &[u8], out: &mut Vec<u32>) {
+        let mut n = piece.len();
+        debug_assert!((2..=SCAN).contains(&n));
+        let mut ids = [0u32; SCAN];
+        let mut ranks = [(u32::MAX, 0u32); SCAN];
+        for (k, &b) in piece.iter().enumerate() {
+            ids[k] = self.byte_ids[b as usize];
+        }
+        for k in 0..n - 1 {
+            ranks[k] = self.rank(ids[k], ids[k + 1]);
+        }
+        loop {
+            let mut best = 0;
+            for k in 1..n - 1 {
+                if ranks[k].0 < ranks[best].0 {
+                    best = k;
+                }
+            }
+            let (rank, new) = ranks[best];
+            if rank == u32::MAX {
+                break;
+            }
+            ids[best] = new;
+            ids.copy_within(best + 2..n, best + 1);
+            ranks.copy_within(best + 2..n, best + 1);
+            n -= 1;
+            if best + 1 < n {
+                ranks[best] = self.rank(new, ids[best + 1]);
+            } else {
+                ranks[best] = (u32::MAX, 0);
+            }
+            if best > 0 {
+                ranks[best - 1] = self.rank(ids[best - 1], new);
+            }
+            if n == 1 {
+                break;
+            }
+        }
+        out.extend_from_slice(&ids[..n]);
     }
 
     /// Merges the bytes of `piece` and appends the resulting ids: the pair with the lowest rank
@@ -147,6 +322,15 @@ impl ByteBpe {
             out.extend(piece.iter().map(|&b| self.byte_ids[b as usize]));
             return;
         }
+        if n <= SCAN {
+            return self.merge_scan(piece, out);
+        }
+        self.merge_heap(piece, out);
+    }
+
+    /// [`Self::merge`] with a heap, for long pieces.
+    fn merge_heap(&self, piece: &[u8], out: &mut Vec<u32>) {
+        let n = piece.len();
         let mut sym: Vec<Symbol> = piece
             .iter()
             .enumerate()
@@ -235,6 +419,84 @@ mod tests {
         bpe.merge(b"aaa", &mut out);
         assert_eq!(out, [256, b'a' as u32]);
         // "aa" rebuilds itself, so the whole-piece lookup may serve it.
-        assert_eq!(bpe.whole.get(&b"aa"[..]), Some(&256));
+        assert_eq!(bpe.whole_short.get(&Short::of(b"aa").unwrap()), Some(&256));
+    }
+
+    #[test]
+    fn short_keys_pack_bytes_and_length() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for n in 0..=20usize {
+            for _ in 0..50 {
+                let piece: Vec<u8> = (0..n).map(|_| (next() % 3) as u8).collect();
+                let key = Short::of(&piece);
+                if n == 0 || n > SHORT {
+                    assert!(key.is_none());
+                    continue;
+                }
+                let mut bytes = [0u8; 16];
+                bytes[..n].copy_from_slice(&piece);
+                bytes[15] = n as u8;
+                let want = [
+                    u64::from_le_bytes(bytes[..8].try_into().unwrap()),
+                    u64::from_le_bytes(bytes[8..].try_into().unwrap()),
+                ];
+                assert_eq!(key.unwrap().0, want, "{piece:?}");
+            }
+        }
+        // Trailing zero bytes are part of the key.
+        assert!(Short::of(b"a") != Short::of(b"a\0"));
+    }
+
+    #[test]
+    fn scan_and_heap_merge_alike_on_gpt2() {
+        let path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/tokenizers/gpt2/tokenizer.json");
+        let Ok(text) = std::fs::read_to_string(path) else {
+            eprintln!("skipped: {path} is missing");
+            return;
+        };
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let vocab: HashMap<String, u32> =
+            serde_json::from_value(json["model"]["vocab"].clone()).unwrap();
+        let merges: Vec<(String, String)> = json["model"]["merges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let (a, b) = m.as_str().unwrap().split_once(' ').unwrap();
+                (a.to_string(), b.to_string())
+            })
+            .collect();
+        let bpe = ByteBpe::new(&vocab, &merges, false).unwrap();
+        let alphabet: Vec<&[u8]> = [
+            " ", "e", "t", "a", "o", "n", "s", "h", "r", "ing", "th", "é", "д", "中", "'", "0",
+            "\n",
+        ]
+        .iter()
+        .map(|s| s.as_bytes())
+        .collect();
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let (mut scan, mut heap) = (Vec::new(), Vec::new());
+        for round in 0..20_000 {
+            let mut piece = Vec::new();
+            while piece.len() < 2 + round % (SCAN - 3) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                piece.extend_from_slice(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            piece.truncate(SCAN);
+            scan.clear();
+            heap.clear();
+            bpe.merge_scan(&piece, &mut scan);
+            bpe.merge_heap(&piece, &mut heap);
+            assert_eq!(scan, heap, "{:?}", String::from_utf8_lossy(&piece));
+        }
     }
 }
