@@ -153,12 +153,73 @@ impl Encoder {
 
 /// The fast path for `tok`, or why it does not qualify. It reads the tokenizer as `tokenizers`
 /// re-serializes it, not the file: legacy merge formats and duplicate merges then arrive
-/// already resolved the way `tokenizers` resolved them.
+/// already resolved the way `tokenizers` resolved them. The vocabulary and merges are read
+/// straight into typed maps (no JSON tree of a 128 k-token vocabulary: that tree alone raised
+/// the peak memory of a Llama-3 run by about 100 MB).
 fn fast_path(tok: &Tokenizer) -> Result<std::result::Result<Fast, String>> {
-    let json: Value =
-        serde_json::from_str(&tok.to_string(false).map_err(|e| Error::Tokenizer(e.to_string()))?)
-            .map_err(|e| Error::Tokenizer(e.to_string()))?;
-    Ok(qualify(tok, &json))
+    let text = tok.to_string(false).map_err(|e| Error::Tokenizer(e.to_string()))?;
+    let bad = |e: serde_json::Error| Error::Tokenizer(format!("re-serialized tokenizer: {e}"));
+    let file: FileJson = serde_json::from_str(&text).map_err(bad)?;
+    let head: ModelHead = serde_json::from_str(file.model.get()).map_err(bad)?;
+    Ok(qualify(tok, &file, &head))
+}
+
+/// The parts of a serialized tokenizer the fast path looks at; the model stays unparsed until
+/// its type is known.
+#[derive(serde::Deserialize)]
+struct FileJson<'a> {
+    #[serde(default)]
+    normalizer: Value,
+    #[serde(default)]
+    pre_tokenizer: Value,
+    #[serde(borrow)]
+    model: &'a serde_json::value::RawValue,
+}
+
+/// A model's settings, without its vocabulary.
+#[derive(serde::Deserialize)]
+struct ModelHead {
+    #[serde(rename = "type", default)]
+    kind: Value,
+    #[serde(default)]
+    dropout: Value,
+    #[serde(default)]
+    continuing_subword_prefix: Value,
+    #[serde(default)]
+    end_of_word_suffix: Value,
+    #[serde(default)]
+    byte_fallback: Value,
+    #[serde(default)]
+    ignore_merges: Value,
+}
+
+/// A BPE model's vocabulary and merges.
+#[derive(serde::Deserialize)]
+struct BpeBody {
+    vocab: HashMap<String, u32>,
+    merges: Vec<MergeJson>,
+}
+
+/// One merge, in either serialization `tokenizers` has used.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum MergeJson {
+    /// `"a b"`
+    Joined(String),
+    /// `["a", "b"]`
+    Pair(String, String),
+}
+
+impl MergeJson {
+    fn into_pair(self) -> Option<(String, String)> {
+        match self {
+            MergeJson::Joined(s) => {
+                let (a, b) = s.split_once(' ')?;
+                Some((a.to_string(), b.to_string()))
+            }
+            MergeJson::Pair(a, b) => Some((a, b)),
+        }
+    }
 }
 
 fn is_null_or(v: &Value, ok: impl Fn(&Value) -> bool) -> bool {
@@ -190,34 +251,33 @@ fn pattern_of(pre: &Value) -> std::result::Result<Pattern, String> {
     Err(format!("pretokenizer {} is not byte-level GPT-2/Llama-3", pre["type"]))
 }
 
-fn qualify(tok: &Tokenizer, json: &Value) -> std::result::Result<Fast, String> {
-    if !json["normalizer"].is_null() {
-        return Err(format!("normalizer {}", json["normalizer"]["type"]));
+fn qualify(tok: &Tokenizer, file: &FileJson, m: &ModelHead) -> std::result::Result<Fast, String> {
+    if !file.normalizer.is_null() {
+        return Err(format!("normalizer {}", file.normalizer["type"]));
     }
-    let pattern = pattern_of(&json["pre_tokenizer"])?;
-    let m = &json["model"];
-    if m["type"] != "BPE" {
-        return Err(format!("model {}", m["type"]));
+    let pattern = pattern_of(&file.pre_tokenizer)?;
+    if m.kind != "BPE" {
+        return Err(format!("model {}", m.kind));
     }
     let empty = |v: &Value| v == "";
-    if !is_null_or(&m["dropout"], |v| v.as_f64() == Some(0.0))
-        || !is_null_or(&m["continuing_subword_prefix"], empty)
-        || !is_null_or(&m["end_of_word_suffix"], empty)
-        || m["byte_fallback"] == true
+    if !is_null_or(&m.dropout, |v| v.as_f64() == Some(0.0))
+        || !is_null_or(&m.continuing_subword_prefix, empty)
+        || !is_null_or(&m.end_of_word_suffix, empty)
+        || m.byte_fallback == true
     {
         return Err("BPE with dropout, subword affixes or byte fallback".into());
     }
-    let vocab: HashMap<String, u32> = serde_json::from_value(m["vocab"].clone())
-        .map_err(|e| format!("unreadable vocabulary: {e}"))?;
-    let merges: Vec<(String, String)> = m["merges"]
-        .as_array()
-        .map(|a| a.iter().filter_map(merge_pair).collect())
-        .unwrap_or_default();
-    if merges.len() != m["merges"].as_array().map_or(0, Vec::len) {
+    let body: BpeBody = serde_json::from_str(file.model.get())
+        .map_err(|e| format!("unreadable vocabulary or merges: {e}"))?;
+    let count = body.merges.len();
+    let merges: Vec<(String, String)> =
+        body.merges.into_iter().filter_map(MergeJson::into_pair).collect();
+    if merges.len() != count {
         return Err("unreadable merges".into());
     }
-    let bpe = bpe::ByteBpe::new(&vocab, &merges, m["ignore_merges"] == true)
+    let bpe = bpe::ByteBpe::new(&body.vocab, &merges, m.ignore_merges == true)
         .ok_or("a byte or merge result missing from the vocabulary")?;
+    drop((body.vocab, merges));
     let mut raw = (Vec::new(), Vec::new());
     let mut normalized = (Vec::new(), Vec::new());
     let mut added: Vec<_> = tok.get_added_tokens_decoder().into_iter().collect();
@@ -244,17 +304,4 @@ fn qualify(tok: &Tokenizer, json: &Value) -> std::result::Result<Fast, String> {
         }
     }
     Ok(Fast { pattern, bpe, added: AddedTokens { passes } })
-}
-
-fn merge_pair(v: &Value) -> Option<(String, String)> {
-    match v {
-        Value::String(s) => {
-            let (a, b) = s.split_once(' ')?;
-            Some((a.to_string(), b.to_string()))
-        }
-        Value::Array(a) if a.len() == 2 => {
-            Some((a[0].as_str()?.to_string(), a[1].as_str()?.to_string()))
-        }
-        _ => None,
-    }
 }
