@@ -30,6 +30,10 @@ pub struct StageStats {
     /// Thread-seconds spent in the stage (summed over workers). The last stage also pays for
     /// cutting the dropped rows out of the columns no filter read (they are cut once).
     pub seconds: f64,
+    /// Changes a transform made, by kind (`pii_redact`: matches per type; `clean`: what it
+    /// removed or replaced).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub changes: BTreeMap<String, u64>,
     /// Counted stages (`mix`, `balance`): documents and tokens written per group.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub groups: BTreeMap<String, GroupTotal>,
@@ -54,6 +58,9 @@ impl StageStats {
         self.seconds += d.seconds;
         for (k, v) in &d.reasons {
             *self.reasons.entry(k.clone()).or_insert(0) += v;
+        }
+        for (k, v) in &d.changes {
+            *self.changes.entry(k.clone()).or_insert(0) += v;
         }
         for (k, v) in &d.groups {
             let e = self.groups.entry(k.clone()).or_default();

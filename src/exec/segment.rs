@@ -160,7 +160,9 @@ pub(super) fn run_segment(
         let id = &planned.id;
         match &planned.stage {
             BuiltStage::Transform(t) => {
-                let out = t.apply(batch.whole()?, &c).map_err(|e| e.in_stage(id))?;
+                let out = t
+                    .apply_counted(batch.whole()?, &c, &mut s.changes)
+                    .map_err(|e| e.in_stage(id))?;
                 if let Some(col) = &planned.counts_tokens {
                     s.tokens += sum_tokens(&out, col);
                 }

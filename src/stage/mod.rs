@@ -121,6 +121,18 @@ pub trait Transform: Send + Sync {
     }
     /// Processes one batch. Must be deterministic given `(batch, ctx)`.
     fn apply(&self, batch: RecordBatch, ctx: &BatchContext) -> Result<RecordBatch>;
+    /// [`Self::apply`], also adding to `changes` how many of each kind of change it made
+    /// (`pii_redact`'s matches per type, `clean`'s removals); they appear as the stage's
+    /// `changes` in the stats. The default makes no counts.
+    fn apply_counted(
+        &self,
+        batch: RecordBatch,
+        ctx: &BatchContext,
+        changes: &mut std::collections::BTreeMap<String, u64>,
+    ) -> Result<RecordBatch> {
+        let _ = changes;
+        self.apply(batch, ctx)
+    }
 }
 
 /// Facts a stage hands to the plan at build time (for the layout and the manifest).
