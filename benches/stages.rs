@@ -159,15 +159,35 @@ fn normalize_ops(c: &mut Criterion) {
         ("strip_control", "strip_control: true"),
         ("strip_zero_width", "strip_zero_width: true"),
     ];
+    op_groups(c, "normalize", &ops);
+}
+
+/// Each `clean` option (or family of options) alone, and all together, on C4 and Dolma.
+fn clean_ops(c: &mut Criterion) {
+    let chars = "control: true\nzero_width: true\nbidi: true\nsoft_hyphens: true\nspaces: true";
+    let lines = r"drop_lines: ['(?i)^\s*(accept|manage) (all )?cookies', '(?i)all rights reserved', '^\d+ comments?$']";
+    let all = format!("{chars}\nremove_categories: [So, Co]\nurls: true\n{lines}");
+    let ops = [
+        ("characters", chars),
+        ("categories", "remove_categories: [So, Co]"),
+        ("urls", "urls: true"),
+        ("drop_lines", lines),
+        ("all", all.as_str()),
+    ];
+    op_groups(c, "clean", &ops);
+}
+
+/// One criterion group per corpus (`{stage}_op_{corpus}`) timing `stage` with each option set.
+fn op_groups(c: &mut Criterion, stage_type: &str, ops: &[(&str, &str)]) {
     for (corpus, path) in [("c4", CORPUS), ("dolma", DOLMA)] {
         let texts = texts_of(path);
         let b = batch(&texts);
-        let mut g = c.benchmark_group(format!("normalize_op_{corpus}"));
+        let mut g = c.benchmark_group(format!("{stage_type}_op_{corpus}"));
         g.throughput(Throughput::Bytes(texts.iter().map(String::len).sum::<usize>() as u64));
         g.sample_size(10);
         for (name, opt) in ops {
-            let s = stage(&format!("type: normalize\n{opt}"), b.schema());
-            g.bench_function(name, |bench| bench.iter(|| run(&s, &b)));
+            let s = stage(&format!("type: {stage_type}\n{opt}"), b.schema());
+            g.bench_function(*name, |bench| bench.iter(|| run(&s, &b)));
         }
         g.finish();
     }
@@ -259,6 +279,7 @@ criterion_group!(
     tokenizer,
     minhash,
     normalize_ops,
+    clean_ops,
     pathological,
     jsonl_line_checks
 );

@@ -11,6 +11,7 @@
 //! decisions (drop or annotate), counts drop reasons and keeps batch order.
 
 pub mod augment;
+pub mod clean;
 pub mod docs;
 pub mod exact_dedup;
 pub mod language;

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::augment::AugmentConfig;
+use super::clean::CleanConfig;
 use super::exact_dedup::ExactDedupConfig;
 use super::language::LanguageConfig;
 use super::length_filter::LengthFilterConfig;
@@ -81,6 +82,8 @@ registry! {
     LengthFilter(LengthFilterConfig, "filter"),
     /// Unicode NFC/NFD/NFKC/NFKD (passes the Unicode conformance file, see `docs/normalize.md`), lowercase, collapse whitespace, strip control and invisible characters (each an option)
     Normalize(NormalizeConfig, "transform"),
+    /// removes controls, zero-width and bidi formatting characters, soft hyphens, characters of chosen Unicode categories or an explicit set (whole grapheme clusters), URLs and boilerplate lines; replaces non-standard spaces (each an option, see `docs/normalize.md`)
+    Clean(CleanConfig, "transform"),
     /// drops documents matching a regex (or keeps only matches)
     RegexFilter(RegexFilterConfig, "filter"),
     /// replaces regex matches (PII masking, boilerplate removal)

@@ -3,6 +3,7 @@
 mod agreement;
 mod augment;
 mod bad_input;
+mod clean;
 mod cli;
 mod deferred_drops;
 mod determinism;

@@ -1,5 +1,6 @@
 //! Seeded random-input properties (a hand-rolled generator, no extra crate): every
-//! `normalize` option is idempotent and the character-stripping options never grow the text,
+//! `normalize` and `clean` option is idempotent and the character-stripping options never grow
+//! the text,
 //! on text mixing ASCII, combining marks, Hangul, joiners, bidi and control characters,
 //! emoji and arbitrary code points; and no stage whose example builds without files panics
 //! on such text.
@@ -117,6 +118,46 @@ fn normalize_options_are_idempotent_and_stripping_never_grows_text() {
             if shrinks {
                 assert!(x.len() <= texts[k].len(), "normalize {opt} grew case {k}: {:?}", texts[k]);
             }
+        }
+    }
+}
+
+#[test]
+fn clean_options_are_idempotent_and_never_grow_text() {
+    let mut rng = Rng(0x5eed_1234_abcd_0002);
+    let mut texts: Vec<String> = (0..3000).map(|_| text(&mut rng)).collect();
+    // URLs and boilerplate lines among the random text
+    for (k, t) in texts.iter_mut().enumerate().step_by(7) {
+        t.insert_str(
+            0,
+            ["see https://x.org/a(b)c. ", "www.Example.com\n", "Accept cookies\n"][k % 3],
+        );
+    }
+    let b = batch(&texts);
+    let options = [
+        "control: true",
+        "zero_width: true",
+        "bidi: true",
+        "soft_hyphens: true",
+        "spaces: true",
+        "remove_categories: [So, Cn, Co, Mn]",
+        "remove_chars: \"a\\u0301•\"",
+        "urls: true",
+        "drop_lines: [\"(?i)cookies\", \"^\\\\d\"]",
+        "control: true\nzero_width: true\nbidi: true\nsoft_hyphens: true\nspaces: true\nurls: true\nremove_categories: [S]",
+    ];
+    for opt in options {
+        let Some(BuiltStage::Transform(t)) = build(&format!("type: clean\n{opt}"), &b) else {
+            panic!("clean {opt} builds")
+        };
+        let once = t.apply(b.clone(), &CTX).unwrap();
+        let twice = t.apply(once.clone(), &CTX).unwrap();
+        let (a, c) = (texts_of(&once), texts_of(&twice));
+        let changed = a.iter().zip(&texts).filter(|(x, y)| x != y).count();
+        assert!(changed > 0, "clean {opt} changed nothing");
+        for (k, (x, y)) in a.iter().zip(&c).enumerate() {
+            assert_eq!(x, y, "clean {opt} is not idempotent on case {k}: {:?}", texts[k]);
+            assert!(x.len() <= texts[k].len(), "clean {opt} grew case {k}: {:?}", texts[k]);
         }
     }
 }
