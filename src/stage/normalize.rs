@@ -182,15 +182,33 @@ impl Normalize {
 }
 
 fn collapse_whitespace(text: &str, out: &mut String) {
+    let t = text.trim();
+    let b = t.as_bytes();
     let mut pending_space = false;
     let mut newlines = 0usize;
-    for ch in text.trim().chars() {
-        if ch == '\n' {
-            pending_space = false;
-            newlines += 1;
-        } else if ch.is_whitespace() {
-            pending_space = true;
-        } else {
+    let mut i = 0;
+    while i < b.len() {
+        // A run without whitespace (but for single spaces between words) is copied whole.
+        let start = i;
+        while i < b.len() {
+            if b[i] < 0x80 {
+                // One space between two ASCII non-spaces inside a run stays in the run.
+                let inner_space = b[i] == b' '
+                    && i > start
+                    && b.get(i + 1).is_some_and(|&n| n > b' ' && n < 0x80);
+                if !inner_space && matches!(b[i], b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ') {
+                    break;
+                }
+                i += 1;
+            } else {
+                let ch = t[i..].chars().next().unwrap_or(' ');
+                if ch.is_whitespace() {
+                    break;
+                }
+                i += ch.len_utf8();
+            }
+        }
+        if i > start {
             if newlines > 0 {
                 out.push_str(if newlines >= 2 { "\n\n" } else { "\n" });
                 newlines = 0;
@@ -199,7 +217,16 @@ fn collapse_whitespace(text: &str, out: &mut String) {
                 out.push(' ');
                 pending_space = false;
             }
-            out.push(ch);
+            out.push_str(&t[start..i]);
+        }
+        if let Some(ch) = t[i..].chars().next() {
+            if ch == '\n' {
+                pending_space = false;
+                newlines += 1;
+            } else {
+                pending_space = true;
+            }
+            i += ch.len_utf8();
         }
     }
 }
@@ -220,6 +247,52 @@ impl Transform for Normalize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The character-by-character rule `collapse_whitespace` implements with copied runs.
+    fn collapse_reference(text: &str) -> String {
+        let (mut out, mut pending_space, mut newlines) = (String::new(), false, 0usize);
+        for ch in text.trim().chars() {
+            if ch == '\n' {
+                pending_space = false;
+                newlines += 1;
+            } else if ch.is_whitespace() {
+                pending_space = true;
+            } else {
+                if newlines > 0 {
+                    out.push_str(if newlines >= 2 { "\n\n" } else { "\n" });
+                    newlines = 0;
+                    pending_space = false;
+                } else if pending_space {
+                    out.push(' ');
+                    pending_space = false;
+                }
+                out.push(ch);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn collapse_whitespace_copies_runs_with_the_same_result() {
+        let alphabet = [
+            " ", "  ", "\t", "\n", "\r\n", "\u{A0}", "\u{3000}", "\u{85}", "a", "bc", "é",
+            "\u{1C}", "中", "\u{2028}",
+        ];
+        let mut state = 0x1234_5678_9ABC_DEF1u64;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..(state % 24) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                s.push_str(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            state = state.wrapping_add(1);
+            let mut out = String::new();
+            collapse_whitespace(&s, &mut out);
+            assert_eq!(out, collapse_reference(&s), "{s:?}");
+        }
+    }
     use crate::stage::test_util::transform;
 
     fn norm(c: NormalizeConfig, s: &str) -> String {
