@@ -252,7 +252,10 @@ impl RunStats {
             rate(i.text_bytes as f64 / 1e6, i.seconds),
         ]);
         for s in &self.stages {
-            let mut reasons: Vec<(&String, &u64)> = s.reasons.iter().collect();
+            // A transform rejects nothing: its column shows what it changed instead.
+            let changes = s.reasons.is_empty() && !s.changes.is_empty();
+            let counts = if changes { &s.changes } else { &s.reasons };
+            let mut reasons: Vec<(&String, &u64)> = counts.iter().collect();
             reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             let mut r: Vec<String> =
                 reasons.iter().take(3).map(|(k, v)| format!("{k} {v}")).collect();
@@ -262,6 +265,9 @@ impl RunStats {
             let mut rejected = r.join(", ");
             if s.mode == "annotate" && !rejected.is_empty() {
                 rejected = format!("flagged: {rejected}");
+            }
+            if changes {
+                rejected = format!("changed: {rejected}");
             }
             rows.push([
                 s.id.clone(),
