@@ -4,6 +4,8 @@
 //! `../shared/data/corpora/web_c4_en_sample.jsonl.zst`. Prints Markdown.
 //!
 //! `cargo run --release --example pii_eval -- [EVAL.jsonl] [--errors]`
+//! `cargo run --release --example pii_eval -- --matches CORPUS.jsonl.zst` lists every match in
+//! a corpus with its context (to judge precision on text nobody labelled).
 //!
 //! A detected span counts as a true positive only when its type, start and end all equal a
 //! labelled span's; a span with the right type and other bounds is one false positive and one
@@ -22,7 +24,7 @@ use sluice::text::pii::{Detector, PiiKind};
 
 const C4: &str = "../shared/data/corpora/web_c4_en_sample.jsonl.zst";
 
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct Counts {
     tp: usize,
     fp: usize,
@@ -32,18 +34,25 @@ struct Counts {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let errors = args.iter().any(|a| a == "--errors");
+    if let Some(i) = args.iter().position(|a| a == "--matches") {
+        return matches(&args[i + 1]);
+    }
     let path = args
         .iter()
         .find(|a| !a.starts_with("--"))
         .cloned()
         .unwrap_or_else(|| "tests/data/pii/eval.jsonl".into());
     let det = Detector::new(&PiiKind::ALL);
+    // All examples, and the real-text ones alone (the planted ones were written by the
+    // detectors' author).
     let mut counts: BTreeMap<PiiKind, Counts> = BTreeMap::new();
+    let mut real: BTreeMap<PiiKind, Counts> = BTreeMap::new();
     let (mut docs, mut negatives) = (0, 0);
     let f = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     for line in std::io::BufReader::new(f).lines() {
         let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
         let text = v["text"].as_str().unwrap();
+        let is_real = v["source"].as_str() != Some("planted");
         let gold: Vec<(PiiKind, usize, usize)> = v["spans"]
             .as_array()
             .unwrap()
@@ -58,11 +67,14 @@ fn main() {
         let got: Vec<(PiiKind, usize, usize)> =
             det.find(text).into_iter().map(|m| (m.kind, m.range.start, m.range.end)).collect();
         for g in &got {
-            let c = counts.entry(g.0).or_default();
-            if gold.contains(g) {
-                c.tp += 1;
-            } else {
-                c.fp += 1;
+            let hit = gold.contains(g);
+            for (m, on) in [(&mut counts, true), (&mut real, is_real)] {
+                if on {
+                    let c = m.entry(g.0).or_default();
+                    if hit { c.tp += 1 } else { c.fp += 1 }
+                }
+            }
+            if !hit {
                 if errors {
                     println!("FP {:<11} {:?} in {text:?}", g.0.name(), &text[g.1..g.2]);
                 }
@@ -70,16 +82,30 @@ fn main() {
         }
         for g in gold.iter().filter(|g| !got.contains(g)) {
             counts.entry(g.0).or_default().fn_ += 1;
+            if is_real {
+                real.entry(g.0).or_default().fn_ += 1;
+            }
             if errors {
                 println!("FN {:<11} {:?} in {text:?}", g.0.name(), &text[g.1..g.2]);
             }
         }
     }
     println!("{docs} examples ({negatives} without any PII), exact-span matching\n");
+    table(&counts);
+    println!("\nreal text only (no planted examples):\n");
+    table(&real);
+    throughput();
+}
+
+fn table(counts: &BTreeMap<PiiKind, Counts>) {
     println!("| type | labelled | TP | FP | FN | precision | recall |");
     println!("|---|---|---|---|---|---|---|");
     for k in PiiKind::ALL {
-        let c = counts.remove(&k).unwrap_or_default();
+        let c = counts.get(&k).copied().unwrap_or_default();
+        if c.tp + c.fp + c.fn_ == 0 {
+            println!("| `{}` | 0 | – | – | – | – | – |", k.name());
+            continue;
+        }
         let p = c.tp as f64 / (c.tp + c.fp).max(1) as f64;
         let r = c.tp as f64 / (c.tp + c.fn_).max(1) as f64;
         println!(
@@ -93,7 +119,32 @@ fn main() {
             r
         );
     }
-    throughput();
+}
+
+/// Every match in a corpus, with 40 bytes of context on each side.
+fn matches(path: &str) {
+    let det = Detector::new(&PiiKind::ALL);
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    for line in std::io::BufReader::new(zstd::Decoder::new(f).unwrap()).lines() {
+        let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let t = v["text"].as_str().unwrap_or("");
+        for m in det.find(t) {
+            let mut a = m.range.start.saturating_sub(40);
+            while !t.is_char_boundary(a) {
+                a -= 1;
+            }
+            let mut b = (m.range.end + 40).min(t.len());
+            while !t.is_char_boundary(b) {
+                b += 1;
+            }
+            println!(
+                "{:<11} {:?} | {:?}",
+                m.kind.name(),
+                &t[m.range.clone()],
+                t[a..b].replace('\n', " ")
+            );
+        }
+    }
 }
 
 /// The stage (all types, typed placeholders) over every C4 document, one thread.

@@ -139,7 +139,7 @@ impl Detector {
                 (
                     PhoneShape::Nanp,
                     re(
-                        r"(?:\+?1[ .\-])?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[.\-]|[2-9][0-9]{2} [0-9]{3}-)[0-9]{3}[.\-][0-9]{4}",
+                        r"(?:\+?1[ .\-])?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[.\-]|[2-9][0-9]{2} )[0-9]{3}[.\-][0-9]{4}",
                     ),
                 ),
                 (
@@ -611,7 +611,8 @@ fn valid_phone(shape: PhoneShape, cand: &str) -> bool {
             let cc_first = cand.as_bytes().get(prefix).copied();
             cc_first != Some(b'0') && (8..=15).contains(&n) && (seps > 0 || (plus && n >= 10))
         }
-        PhoneShape::Nanp => (10..=11).contains(&digits),
+        // `555 234-5678` (a space after the area code) only with a dash after the exchange.
+        PhoneShape::Nanp => (10..=11).contains(&digits) && !(has(b'.') && has(b' ') && !has(b'(')),
         PhoneShape::Trunk => {
             // Dots only for the French `01.23.45.67.89` and the Italian `02.45486217`.
             if has(b'.') {
@@ -710,6 +711,7 @@ mod tests {
             "(555) 234-5678",
             "555-234-5678",
             "555.234.5678",
+            "555 234-5678",
             "1-800-555-0199",
             "020 7946 0958",
             "01632 960123",
@@ -732,6 +734,8 @@ mod tests {
             "1.2.3.4",
             "3.14159265",
             "pages 100-200",
+            "555 234.5678",
+            "555 234 5678",
         ] {
             assert!(find(k, n).is_empty(), "{n}: {:?}", find(k, n));
         }
