@@ -74,10 +74,8 @@ fn main() {
                     if hit { c.tp += 1 } else { c.fp += 1 }
                 }
             }
-            if !hit {
-                if errors {
-                    println!("FP {:<11} {:?} in {text:?}", g.0.name(), &text[g.1..g.2]);
-                }
+            if !hit && errors {
+                println!("FP {:<11} {:?} in {text:?}", g.0.name(), &text[g.1..g.2]);
             }
         }
         for g in gold.iter().filter(|g| !got.contains(g)) {

@@ -259,11 +259,11 @@ impl Detector {
             let mut ok = valid_ipv6(text, s, e, true);
             if !ok && s > 0 && word_before(text, s) {
                 // `IPv6:2001:db8::1`: the token glued to a label by its first colon.
-                if let Some(i) = text[s..e].find(':') {
-                    if b.get(s + i + 1) != Some(&b':') {
-                        s += i + 1;
-                        ok = valid_ipv6(text, s, e, false);
-                    }
+                if let Some(i) = text[s..e].find(':')
+                    && b.get(s + i + 1) != Some(&b':')
+                {
+                    s += i + 1;
+                    ok = valid_ipv6(text, s, e, false);
                 }
             }
             if ok {
@@ -294,9 +294,9 @@ impl Detector {
             // separator, in a grouping people write (a number next to it may share the run).
             let mut groups: Vec<(Range<usize>, u8)> = Vec::new();
             let mut gs = s;
-            for i in s..e {
-                if !b[i].is_ascii_digit() {
-                    groups.push((gs..i, b[i]));
+            for (i, &c) in b.iter().enumerate().take(e).skip(s) {
+                if !c.is_ascii_digit() {
+                    groups.push((gs..i, c));
                     gs = i + 1;
                 }
             }
@@ -488,7 +488,7 @@ pub fn luhn(d: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// IBAN length per country (SWIFT IBAN registry).
