@@ -94,6 +94,7 @@ fn benches(c: &mut Criterion) {
             "regex_replace",
             "type: regex_replace\npattern: '[\\w.+-]+@[\\w-]+\\.[\\w.-]+'\nreplacement: '<EMAIL>'",
         ),
+        ("pii_redact", "type: pii_redact"),
         ("sql_filter", "type: sql_filter\npredicate: \"length(text) >= 200 AND source = 'web'\""),
         ("gopher_repetition", "type: gopher_repetition"),
         ("gopher_quality", "type: gopher_quality"),

@@ -21,6 +21,7 @@ pub mod lists;
 pub mod minhash;
 pub mod mixing;
 pub mod normalize;
+pub mod pii_redact;
 pub mod quality;
 pub mod regex_filter;
 pub mod regex_replace;

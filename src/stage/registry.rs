@@ -17,6 +17,7 @@ use super::minhash::MinhashDedupConfig;
 use super::mixing::balance::BalanceConfig;
 use super::mixing::mix::MixConfig;
 use super::normalize::NormalizeConfig;
+use super::pii_redact::PiiRedactConfig;
 use super::quality::c4_quality::C4QualityConfig;
 use super::quality::fineweb_quality::FinewebQualityConfig;
 use super::quality::gopher_quality::GopherQualityConfig;
@@ -88,6 +89,8 @@ registry! {
     RegexFilter(RegexFilterConfig, "filter"),
     /// replaces regex matches (PII masking, boilerplate removal)
     RegexReplace(RegexReplaceConfig, "transform"),
+    /// redacts e-mails, IPv4/IPv6 addresses, phone numbers (international and US/UK/German/French formats), Luhn-checked card numbers and mod-97-checked IBANs with typed placeholders (`<EMAIL>`) or fixed strings; counts per type in the stats' `changes` (precision and recall in `docs/pii.md`)
+    PiiRedact(PiiRedactConfig, "transform"),
     /// language identification (whatlang, model inside the crate); keep by language list and minimum score; adds `lang`, `lang_score`
     Language(LanguageConfig, "filter"),
     /// datatrove's Gopher repetition filter, reference-exact (duplicate lines/paragraphs, top 2–4-grams, duplicated 5–10-grams)

@@ -1,5 +1,6 @@
-//! Text utilities that reproduce reference implementations exactly.
+//! Text utilities; most reproduce reference implementations exactly.
 //!
+//! * [`pii`]: the PII detectors of `pii_redact` (e-mail, IP, phone, card, IBAN).
 //! * [`pystr`]: Python `str` semantics (`isspace`, `isalpha`, `strip`, `split()`,
 //!   `splitlines()`, `len` in code points).
 //! * [`spacy_en`]: spaCy's rule-based English tokenizer and sentencizer, the word and sentence
@@ -15,6 +16,7 @@ pub mod categories;
 mod charset;
 mod chunk_memo;
 pub(crate) mod fxhash;
+pub mod pii;
 pub mod pystr;
 pub mod simplify;
 #[rustfmt::skip]

@@ -15,6 +15,7 @@ mod line_dedup;
 mod minhash;
 mod mixing;
 mod normalization;
+mod pii;
 mod pipelines;
 mod properties;
 mod readers;
