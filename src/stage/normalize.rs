@@ -144,25 +144,8 @@ impl Normalize {
             }
         }
         // Step 3: Unicode form; quick checks skip text that is already normalized.
-        if !cur.is_ascii() {
-            let s: &str = &cur;
-            let quick = match c.unicode {
-                UnicodeForm::None => IsNormalized::Yes,
-                UnicodeForm::Nfc => unicode_normalization::is_nfc_quick(s.chars()),
-                UnicodeForm::Nfd => unicode_normalization::is_nfd_quick(s.chars()),
-                UnicodeForm::Nfkc => unicode_normalization::is_nfkc_quick(s.chars()),
-                UnicodeForm::Nfkd => unicode_normalization::is_nfkd_quick(s.chars()),
-            };
-            if quick != IsNormalized::Yes {
-                let n: String = match c.unicode {
-                    UnicodeForm::None => unreachable!("None is always normalized"),
-                    UnicodeForm::Nfc => s.nfc().collect(),
-                    UnicodeForm::Nfd => s.nfd().collect(),
-                    UnicodeForm::Nfkc => s.nfkc().collect(),
-                    UnicodeForm::Nfkd => s.nfkd().collect(),
-                };
-                cur = n.into();
-            }
+        if c.unicode != UnicodeForm::None && !cur.is_ascii() && quick(c.unicode, &cur) {
+            cur = by_pieces(c.unicode, &cur).into();
         }
         // Step 4: lowercase.
         if c.lowercase {
@@ -179,6 +162,56 @@ impl Normalize {
             out.push_str(&cur);
         }
     }
+}
+
+/// Whether `s` may need work for `form` (the quick check does not answer "yes").
+fn quick(form: UnicodeForm, s: &str) -> bool {
+    let q = match form {
+        UnicodeForm::None => IsNormalized::Yes,
+        UnicodeForm::Nfc => unicode_normalization::is_nfc_quick(s.chars()),
+        UnicodeForm::Nfd => unicode_normalization::is_nfd_quick(s.chars()),
+        UnicodeForm::Nfkc => unicode_normalization::is_nfkc_quick(s.chars()),
+        UnicodeForm::Nfkd => unicode_normalization::is_nfkd_quick(s.chars()),
+    };
+    q != IsNormalized::Yes
+}
+
+/// `s` in `form`, one piece at a time. Every ASCII character is a normalization boundary in
+/// all four forms (a starter that is its own normal form and composes with nothing before
+/// it), so the text splits before each one: ASCII runs are copied, and each run of
+/// non-ASCII characters, with the ASCII character before it, is normalized on its own (only
+/// when its quick check does not pass). The result equals normalizing the whole text.
+fn by_pieces(form: UnicodeForm, s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut done = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] < 0x80 {
+            i += 1;
+            continue;
+        }
+        let start = if i > 0 { i - 1 } else { i };
+        let mut j = i;
+        while j < b.len() && b[j] >= 0x80 {
+            j += 1;
+        }
+        let piece = &s[start..j];
+        if quick(form, piece) {
+            out.push_str(&s[done..start]);
+            match form {
+                UnicodeForm::None => out.push_str(piece),
+                UnicodeForm::Nfc => out.extend(piece.nfc()),
+                UnicodeForm::Nfd => out.extend(piece.nfd()),
+                UnicodeForm::Nfkc => out.extend(piece.nfkc()),
+                UnicodeForm::Nfkd => out.extend(piece.nfkd()),
+            }
+            done = j;
+        }
+        i = j;
+    }
+    out.push_str(&s[done..]);
+    out
 }
 
 fn collapse_whitespace(text: &str, out: &mut String) {
@@ -247,6 +280,35 @@ impl Transform for Normalize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn piecewise_forms_equal_whole_text_forms() {
+        let alphabet = [
+            "a", "e", " ", "\u{301}", "\u{327}", "é", "ﬁ", "\u{A0}", "…", "Å", "\u{1100}",
+            "\u{1161}", "\u{11A8}", "가", "Ａ", "①", "\u{FB2C}", "\u{5B4}", "\u{FF9E}", "ｶ", "1",
+            "\u{2126}",
+        ];
+        let mut state = 0x0FED_CBA9_8765_4321u64;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            for _ in 0..(state % 16) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                s.push_str(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            state = state.wrapping_add(1);
+            let whole: [String; 4] =
+                [s.nfc().collect(), s.nfd().collect(), s.nfkc().collect(), s.nfkd().collect()];
+            for (form, want) in
+                [UnicodeForm::Nfc, UnicodeForm::Nfd, UnicodeForm::Nfkc, UnicodeForm::Nfkd]
+                    .iter()
+                    .zip(&whole)
+            {
+                assert_eq!(&by_pieces(*form, &s), want, "{form:?} of {s:?}");
+            }
+        }
+    }
 
     /// The character-by-character rule `collapse_whitespace` implements with copied runs.
     fn collapse_reference(text: &str) -> String {
