@@ -10,16 +10,14 @@
 //! scanned once for anything to do before any copy is made.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Field};
 use regex::{Regex, RegexSet};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::{BatchContext, BuildContext, BuiltStage, StageBuilder, Transform, string_column};
+use super::{BatchContext, BuildContext, BuiltStage, StageBuilder, Transform};
 use crate::error::{Error, Result};
 use crate::text::categories::CharSet;
 
@@ -315,17 +313,16 @@ pub struct Counts {
 
 impl Counts {
     fn add_to(&self, changes: &mut BTreeMap<String, u64>) {
-        for (k, v) in [
-            ("removed_chars", self.removed_chars),
-            ("replaced_chars", self.replaced_chars),
-            ("removed_clusters", self.removed_clusters),
-            ("urls", self.urls),
-            ("dropped_lines", self.dropped_lines),
-        ] {
-            if v > 0 {
-                *changes.entry(k.to_string()).or_insert(0) += v;
-            }
-        }
+        super::add_changes(
+            changes,
+            [
+                ("removed_chars", self.removed_chars),
+                ("replaced_chars", self.replaced_chars),
+                ("removed_clusters", self.removed_clusters),
+                ("urls", self.urls),
+                ("dropped_lines", self.dropped_lines),
+            ],
+        );
     }
 }
 
@@ -340,16 +337,12 @@ impl Transform for Cleaner {
         _: &BatchContext,
         changes: &mut BTreeMap<String, u64>,
     ) -> Result<RecordBatch> {
-        let col = string_column(&batch, &self.cfg.column)?;
         let mut counts = Counts::default();
-        let out = super::map_strings(col, |s, buf| self.clean_into(s, buf, &mut counts));
+        let out = super::rewrite_strings(&batch, &self.cfg.column, |s, buf| {
+            self.clean_into(s, buf, &mut counts)
+        })?;
         counts.add_to(changes);
-        let nullable = batch.schema().field_with_name(&self.cfg.column)?.is_nullable();
-        super::with_column(
-            &batch,
-            Field::new(&self.cfg.column, DataType::Utf8, nullable),
-            Arc::new(out),
-        )
+        Ok(out)
     }
 }
 

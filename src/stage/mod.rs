@@ -31,6 +31,7 @@ pub mod spill;
 pub mod sql_filter;
 pub mod tokenize;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
@@ -130,7 +131,7 @@ pub trait Transform: Send + Sync {
         &self,
         batch: RecordBatch,
         ctx: &BatchContext,
-        changes: &mut std::collections::BTreeMap<String, u64>,
+        changes: &mut BTreeMap<String, u64>,
     ) -> Result<RecordBatch> {
         let _ = changes;
         self.apply(batch, ctx)
@@ -443,8 +444,33 @@ pub fn with_field(schema: &SchemaRef, field: Field) -> SchemaRef {
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
+/// `batch` with its string column `column` rewritten value by value (`f` writes the new value
+/// into a cleared buffer), nulls and the column's nullability kept: the body of every
+/// text-rewriting transform.
+pub fn rewrite_strings(
+    batch: &RecordBatch,
+    column: &str,
+    f: impl FnMut(&str, &mut String),
+) -> Result<RecordBatch> {
+    let out = map_strings(string_column(batch, column)?, f);
+    let nullable = batch.schema().field_with_name(column)?.is_nullable();
+    with_column(batch, Field::new(column, DataType::Utf8, nullable), Arc::new(out))
+}
+
+/// Adds the non-zero `counts` to a transform's `changes`, by name.
+pub fn add_changes<'a>(
+    changes: &mut BTreeMap<String, u64>,
+    counts: impl IntoIterator<Item = (&'a str, u64)>,
+) {
+    for (k, v) in counts {
+        if v > 0 {
+            *changes.entry(k.to_string()).or_insert(0) += v;
+        }
+    }
+}
+
 /// Maps every value of a string column, keeping nulls.
-pub fn map_strings(array: &StringArray, mut f: impl FnMut(&str, &mut String)) -> StringArray {
+fn map_strings(array: &StringArray, mut f: impl FnMut(&str, &mut String)) -> StringArray {
     let mut out = arrow::array::StringBuilder::with_capacity(array.len(), array.value_data().len());
     let mut buf = String::new();
     for v in array.iter() {

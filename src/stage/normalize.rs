@@ -2,15 +2,12 @@
 //! fixed order: strip control characters, strip invisible characters, Unicode form,
 //! lowercase, collapse whitespace.
 
-use std::sync::Arc;
-
 use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Field};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
-use super::{BatchContext, BuildContext, BuiltStage, StageBuilder, Transform, string_column};
+use super::{BatchContext, BuildContext, BuiltStage, StageBuilder, Transform};
 use crate::error::Result;
 
 pub(crate) fn default_column() -> String {
@@ -266,14 +263,7 @@ fn collapse_whitespace(text: &str, out: &mut String) {
 
 impl Transform for Normalize {
     fn apply(&self, batch: RecordBatch, _: &BatchContext) -> Result<RecordBatch> {
-        let col = string_column(&batch, &self.0.column)?;
-        let mapped = super::map_strings(col, |s, out| self.normalize_into(s, out));
-        let nullable = batch.schema().field_with_name(&self.0.column)?.is_nullable();
-        super::with_column(
-            &batch,
-            Field::new(&self.0.column, DataType::Utf8, nullable),
-            Arc::new(mapped),
-        )
+        super::rewrite_strings(&batch, &self.0.column, |s, out| self.normalize_into(s, out))
     }
 }
 

@@ -8,14 +8,12 @@
 //! longer than the span it replaces.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Field};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{BatchContext, BuildContext, BuiltStage, StageBuilder, Transform, string_column};
+use super::{BatchContext, BuildContext, BuiltStage, StageBuilder, Transform};
 use crate::error::Result;
 use crate::text::pii::{Detector, PiiKind};
 
@@ -136,20 +134,12 @@ impl Transform for PiiRedact {
         _: &BatchContext,
         changes: &mut BTreeMap<String, u64>,
     ) -> Result<RecordBatch> {
-        let col = string_column(&batch, &self.cfg.column)?;
         let mut counts = [0u64; 6];
-        let out = super::map_strings(col, |s, buf| self.redact(s, buf, &mut counts));
-        for (k, n) in PiiKind::ALL.iter().zip(counts) {
-            if n > 0 {
-                *changes.entry(k.name().to_string()).or_insert(0) += n;
-            }
-        }
-        let nullable = batch.schema().field_with_name(&self.cfg.column)?.is_nullable();
-        super::with_column(
-            &batch,
-            Field::new(&self.cfg.column, DataType::Utf8, nullable),
-            Arc::new(out),
-        )
+        let out = super::rewrite_strings(&batch, &self.cfg.column, |s, buf| {
+            self.redact(s, buf, &mut counts)
+        })?;
+        super::add_changes(changes, PiiKind::ALL.iter().map(|k| k.name()).zip(counts));
+        Ok(out)
     }
 }
 

@@ -1,15 +1,12 @@
 //! `regex_replace`: replaces every match of a regular expression in a text column (for
 //! example to mask e-mail addresses or remove boilerplate lines).
 
-use std::sync::Arc;
-
 use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Field};
 use regex::Regex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{BatchContext, BuildContext, BuiltStage, StageBuilder, Transform, string_column};
+use super::{BatchContext, BuildContext, BuiltStage, StageBuilder, Transform};
 use crate::error::Result;
 
 /// Replaces every match of `pattern` with `replacement` (`$1`, `${name}` refer to groups).
@@ -59,16 +56,9 @@ struct RegexReplace {
 
 impl Transform for RegexReplace {
     fn apply(&self, batch: RecordBatch, _: &BatchContext) -> Result<RecordBatch> {
-        let col = string_column(&batch, &self.cfg.column)?;
-        let out = super::map_strings(col, |s, buf| {
+        super::rewrite_strings(&batch, &self.cfg.column, |s, buf| {
             buf.push_str(&self.re.replace_all(s, self.cfg.replacement.as_str()));
-        });
-        let nullable = batch.schema().field_with_name(&self.cfg.column)?.is_nullable();
-        super::with_column(
-            &batch,
-            Field::new(&self.cfg.column, DataType::Utf8, nullable),
-            Arc::new(out),
-        )
+        })
     }
 }
 
