@@ -271,6 +271,24 @@ impl Transform for Normalize {
 mod tests {
     use super::*;
 
+    /// 20,000 texts of fewer than `parts` pieces drawn from `alphabet` (xorshift from `seed`).
+    fn generated(alphabet: &[&str], seed: u64, parts: u64) -> Vec<String> {
+        let mut state = seed;
+        (0..20_000)
+            .map(|_| {
+                let mut s = String::new();
+                for _ in 0..(state % parts) {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    s.push_str(alphabet[(state % alphabet.len() as u64) as usize]);
+                }
+                state = state.wrapping_add(1);
+                s
+            })
+            .collect()
+    }
+
     #[test]
     fn piecewise_forms_equal_whole_text_forms() {
         let alphabet = [
@@ -278,16 +296,7 @@ mod tests {
             "\u{1161}", "\u{11A8}", "가", "Ａ", "①", "\u{FB2C}", "\u{5B4}", "\u{FF9E}", "ｶ", "1",
             "\u{2126}",
         ];
-        let mut state = 0x0FED_CBA9_8765_4321u64;
-        for _ in 0..20_000 {
-            let mut s = String::new();
-            for _ in 0..(state % 16) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                s.push_str(alphabet[(state % alphabet.len() as u64) as usize]);
-            }
-            state = state.wrapping_add(1);
+        for s in generated(&alphabet, 0x0FED_CBA9_8765_4321, 16) {
             let whole: [String; 4] =
                 [s.nfc().collect(), s.nfd().collect(), s.nfkc().collect(), s.nfkd().collect()];
             for (form, want) in
@@ -330,16 +339,7 @@ mod tests {
             " ", "  ", "\t", "\n", "\r\n", "\u{A0}", "\u{3000}", "\u{85}", "a", "bc", "é",
             "\u{1C}", "中", "\u{2028}",
         ];
-        let mut state = 0x1234_5678_9ABC_DEF1u64;
-        for _ in 0..20_000 {
-            let mut s = String::new();
-            for _ in 0..(state % 24) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                s.push_str(alphabet[(state % alphabet.len() as u64) as usize]);
-            }
-            state = state.wrapping_add(1);
+        for s in generated(&alphabet, 0x1234_5678_9ABC_DEF1, 24) {
             let mut out = String::new();
             collapse_whitespace(&s, &mut out);
             assert_eq!(out, collapse_reference(&s), "{s:?}");
