@@ -244,18 +244,16 @@ impl Cleaner {
             }
             cur = s.into();
         }
-        if let Some(re) = &self.url
-            && (memchr::memmem::find(cur.as_bytes(), b"://").is_some()
-                || cur.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"www.")))
-        {
-            let mut s = String::with_capacity(cur.len());
+        if let Some(re) = &self.url {
+            // The regex's literal prefilter finds the scheme or `www.`; the copy starts at
+            // the first URL.
+            let mut s = String::new();
             let mut last = 0;
             for m in re.find_iter(&cur) {
-                let end = m.start() + url_len(m.as_str());
                 s.push_str(&cur[last..m.start()]);
                 s.push_str(&self.cfg.url_replacement);
                 changes.urls += 1;
-                last = end;
+                last = m.start() + url_len(m.as_str());
             }
             if last > 0 {
                 s.push_str(&cur[last..]);
